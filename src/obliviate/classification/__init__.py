@@ -1,0 +1,5 @@
+"""Classification unlearning: scenario, models and methods."""
+
+from obliviate.classification.scenario import ClassificationScenario
+
+__all__ = ["ClassificationScenario"]

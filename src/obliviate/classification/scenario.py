@@ -1,0 +1,254 @@
+"""The classification scenario: a dataset, a network recipe, a forget spec and a seed.
+
+It trains the original model on all training data and the gold model from scratch on the
+retain data only, caches both as safetensors keyed by a hash of the scenario, builds the
+:class:`~obliviate.core.contracts.UnlearningRequest`, and audits any model against both.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from obliviate.audit.divergence import activation_distance, js_divergence, zrf_score
+from obliviate.audit.mia import cross_entropy_per_example, entropy_svc_mia, loss_mia_auc
+from obliviate.classification.models import build_model
+from obliviate.core.checkpoint import config_hash, load_into, save_model
+from obliviate.core.contracts import UnlearningRequest
+from obliviate.core.seeding import seed_everything
+from obliviate.core.timing import Stopwatch
+from obliviate.core.training import dataset_labels, default_device, fit, predict_logits, reinitialize
+from obliviate.data.datasets import ClassificationData, load_classification
+from obliviate.data.forget import ForgetSpec, parse_forget_spec, select_classification_forget
+
+FORGET_KINDS = frozenset({"random", "class", "ids"})
+
+
+@dataclass(frozen=True)
+class TrainingRecipe:
+    """How the original and gold models are trained (also what ``retrain`` uses)."""
+
+    epochs: int = 20
+    lr: float = 1e-3
+    batch_size: int = 64
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+DEFAULT_EPOCHS = {"digits": 20, "wine": 40, "breast_cancer": 30, "mnist": 8}
+
+
+@dataclass
+class ClassificationScenario:
+    """Classification unlearning scenario.
+
+    Args:
+        dataset: ``digits``, ``wine``, ``breast_cancer`` or ``mnist``.
+        forget: a forget spec, e.g. ``"class:3"``, ``"random:0.1"``, ``"ids:file.txt"``.
+        model: network recipe, ``"cnn"`` (images) or ``"mlp"``.
+        seed: seeds the split, the forget draw, initialisation and training.
+        epochs: training epochs for original and gold (default per dataset).
+        cache_dir: where trained models are cached (``None``: no cache).
+        data_dir: folder of file-based datasets (MNIST); default ``$OBLIVIATE_DATA_DIR``.
+        device: ``"cpu"``, ``"cuda"`` or ``None`` (CUDA when available).
+        progress: show progress bars while training.
+    """
+
+    dataset: str = "digits"
+    forget: str | ForgetSpec = "class:3"
+    model: str = "cnn"
+    seed: int = 0
+    epochs: int | None = None
+    cache_dir: str | os.PathLike | None = None
+    data_dir: str | os.PathLike | None = None
+    device: str | None = None
+    progress: bool = False
+    task: str = field(default="classification", init=False)
+
+    def __post_init__(self) -> None:
+        self.spec = parse_forget_spec(self.forget, allowed=FORGET_KINDS)
+        self.recipe = TrainingRecipe(epochs=self.epochs or DEFAULT_EPOCHS.get(self.dataset, 20))
+        self._data: ClassificationData | None = None
+        self._forget_idx: np.ndarray | None = None
+        self._original: nn.Module | None = None
+        self._gold: nn.Module | None = None
+        self.training_seconds: dict[str, float] = {}
+
+    # -- data ---------------------------------------------------------------------------
+    @property
+    def data(self) -> ClassificationData:
+        """The loaded train/test split."""
+        if self._data is None:
+            self._data = load_classification(self.dataset, seed=self.seed, data_dir=self.data_dir)
+        return self._data
+
+    @property
+    def forget_indices(self) -> np.ndarray:
+        """Indices (into the training set) of the examples to forget."""
+        if self._forget_idx is None:
+            self._forget_idx = select_classification_forget(self.spec, self.data.y_train, seed=self.seed)
+        return self._forget_idx
+
+    @property
+    def retain_indices(self) -> np.ndarray:
+        """Indices of the training examples to keep."""
+        mask = np.ones(len(self.data.y_train), dtype=bool)
+        mask[self.forget_indices] = False
+        return np.flatnonzero(mask)
+
+    @property
+    def forget_classes(self) -> tuple[int, ...]:
+        """The forgotten classes for ``class:`` specs, else ``()``."""
+        return tuple(self.spec.value) if self.spec.kind == "class" else ()
+
+    def request(self) -> UnlearningRequest:
+        """The unlearning request: forget and retain training parts, test data as validation."""
+        return UnlearningRequest(
+            forget=self.data.train_dataset(self.forget_indices),
+            retain=self.data.train_dataset(self.retain_indices),
+            validation=self.data.test_dataset(),
+            spec=self.spec,
+            num_classes=self.data.num_classes,
+            seed=self.seed,
+            extras={"training": self.recipe.as_dict(), "forget_classes": self.forget_classes},
+        )
+
+    # -- models -------------------------------------------------------------------------
+    def _device(self) -> torch.device:
+        return torch.device(self.device) if self.device else default_device()
+
+    def new_model(self) -> nn.Module:
+        """A freshly initialised network of the scenario's recipe (seeded)."""
+        model = build_model(self.model, self.data.input_shape, self.data.num_classes, seed=self.seed)
+        return model.to(self._device())
+
+    def _config(self, which: str) -> dict[str, Any]:
+        return {
+            "which": which,
+            "dataset": self.dataset,
+            "forget": str(self.spec) if which == "gold" else None,
+            "model": self.model,
+            "seed": self.seed,
+            "recipe": self.recipe.as_dict(),
+            "version": 1,
+        }
+
+    def _train(self, which: str, data: TensorDataset) -> nn.Module:
+        cache_path = None
+        if self.cache_dir is not None:
+            cache_path = Path(self.cache_dir) / f"classification-{which}-{config_hash(self._config(which))}.safetensors"
+        model = self.new_model()
+        if cache_path is not None and cache_path.is_file():
+            meta = load_into(model, cache_path)
+            self.training_seconds[which] = float(meta.get("seconds", float("nan")))
+            model.eval()
+            return model
+        seed_everything(self.seed)
+        with Stopwatch() as watch:
+            fit(
+                model,
+                data,
+                epochs=self.recipe.epochs,
+                lr=self.recipe.lr,
+                batch_size=self.recipe.batch_size,
+                optimizer=self.recipe.optimizer,
+                weight_decay=self.recipe.weight_decay,
+                seed=self.seed,
+                progress=self.progress,
+                desc=f"{which} ({self.dataset})",
+            )
+        self.training_seconds[which] = watch.seconds
+        if cache_path is not None:
+            save_model(model, cache_path, {**self._config(which), "seconds": watch.seconds})
+        return model
+
+    def original(self) -> nn.Module:
+        """The model trained on all training data (cached)."""
+        if self._original is None:
+            self._original = self._train("original", self.data.train_dataset())
+        return self._original
+
+    def gold(self) -> nn.Module:
+        """The model retrained from scratch on the retain data only (cached)."""
+        if self._gold is None:
+            self._gold = self._train("gold", self.data.train_dataset(self.retain_indices))
+        return self._gold
+
+    # -- audit --------------------------------------------------------------------------
+    def probabilities(self, model: nn.Module, which: str) -> np.ndarray:
+        """Softmax outputs of ``model`` on ``"forget"``, ``"retain"`` or ``"test"`` data."""
+        data = self._part(which)
+        return torch.softmax(predict_logits(model, data), dim=1).numpy()
+
+    def _part(self, which: str) -> TensorDataset:
+        if which == "forget":
+            return self.data.train_dataset(self.forget_indices)
+        if which == "retain":
+            return self.data.train_dataset(self.retain_indices)
+        if which == "test":
+            return self.data.test_dataset()
+        raise ValueError(f"unknown part {which!r}")
+
+    def audit(
+        self,
+        model: nn.Module,
+        *,
+        original: nn.Module | None = None,
+        gold: nn.Module | None = None,
+        relearn: bool = False,
+    ) -> dict[str, float]:
+        """Audit ``model``: accuracies, membership inference and divergences to gold.
+
+        Returns a flat dict: ``forget_accuracy``, ``retain_accuracy``, ``test_accuracy``,
+        ``mia`` (entropy-SVC membership on forget), ``mia_auc`` (loss attack AUC, forget vs
+        test), ``zrf`` (vs a randomly initialised network), and when ``gold`` is given
+        ``js_to_gold`` and ``activation_distance_to_gold`` on the forget set. With
+        ``relearn=True`` also ``relearn_steps`` (see :mod:`obliviate.audit.relearn`).
+        For test data of forgotten classes, ``test_accuracy`` excludes those classes and
+        ``test_forget_accuracy`` reports them.
+        """
+        probs = {part: self.probabilities(model, part) for part in ("forget", "retain", "test")}
+        labels = {part: dataset_labels(self._part(part)).numpy() for part in probs}
+        metrics: dict[str, float] = {}
+        for part in ("forget", "retain"):
+            metrics[f"{part}_accuracy"] = float((probs[part].argmax(1) == labels[part]).mean())
+        test_correct = probs["test"].argmax(1) == labels["test"]
+        if self.forget_classes:
+            in_forget = np.isin(labels["test"], self.forget_classes)
+            metrics["test_accuracy"] = float(test_correct[~in_forget].mean())
+            metrics["test_forget_accuracy"] = float(test_correct[in_forget].mean())
+        else:
+            metrics["test_accuracy"] = float(test_correct.mean())
+        metrics["mia"] = entropy_svc_mia(probs["retain"], probs["test"], probs["forget"], seed=self.seed)
+        metrics["mia_auc"] = loss_mia_auc(
+            cross_entropy_per_example(probs["forget"], labels["forget"]),
+            cross_entropy_per_example(probs["test"], labels["test"]),
+            seed=self.seed,
+        )
+        incompetent = reinitialize(self.new_model(), seed=self.seed + 1)
+        metrics["zrf"] = zrf_score(probs["forget"], self.probabilities(incompetent, "forget"))
+        if gold is not None:
+            gold_forget = self.probabilities(gold, "forget")
+            metrics["js_to_gold"] = js_divergence(probs["forget"], gold_forget)
+            metrics["activation_distance_to_gold"] = activation_distance(probs["forget"], gold_forget)
+        if relearn:
+            from obliviate.audit.relearn import relearn_steps
+
+            reference = original if original is not None else self.original()
+            target = float(
+                (self.probabilities(reference, "forget").argmax(1) == labels["forget"]).mean()
+            )
+            metrics["relearn_steps"] = float(
+                relearn_steps(model, self._part("forget"), target_accuracy=target, seed=self.seed)
+            )
+        return metrics

@@ -1,0 +1,1 @@
+"""Contracts shared by every task: registry, unlearner base, errors, training, checkpoints."""

@@ -1,0 +1,220 @@
+"""Contracts shared by every task: the request, the result and the unlearner base class.
+
+An unlearner is configured by keyword-only hyper-parameters (stored unchanged, validated
+at ``unlearn`` time against the class's ``_parameter_constraints``) and exposes one call,
+``unlearn(model, request) -> UnlearningResult``. It never mutates the model it receives.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import torch
+
+from obliviate.core.errors import InvalidRequestError, UnsupportedModelError
+from obliviate.core.params import validate_params
+from obliviate.core.seeding import seed_everything
+from obliviate.core.timing import Stopwatch, count_flops
+
+
+@dataclass
+class UnlearningRequest:
+    """What a method receives: the data to forget, the data to keep, and context.
+
+    Attributes:
+        forget: the forget part (task-specific container, e.g. a ``TensorDataset``).
+        retain: the retain part, or ``None`` when the caller has no retain data.
+        validation: optional held-out data (never used for training by the methods).
+        spec: the forget spec this request was built from (``None`` if built by hand).
+        num_classes: number of output classes, where the task has classes.
+        seed: the seed every random choice of the method derives from.
+        extras: task-specific context (e.g. the graph, the federation's records).
+    """
+
+    forget: Any
+    retain: Any = None
+    validation: Any = None
+    spec: Any = None
+    num_classes: int | None = None
+    seed: int = 0
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class UnlearningResult:
+    """What every method returns.
+
+    Attributes:
+        model: the unlearned model (same type and state_dict keys as the input).
+        seconds: wall-clock seconds spent in the method.
+        flops: FLOPs counted during the method, or ``None`` when not counted.
+        info: method-specific diagnostics (losses, number of steps, ...).
+    """
+
+    model: Any
+    seconds: float
+    flops: int | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Unlearner:
+    """Base class of every unlearning method.
+
+    Subclasses declare ``_parameter_constraints`` and the tags below, define a
+    keyword-only ``__init__`` that stores each argument unchanged under its own name,
+    and implement ``_unlearn(model, request)`` returning the model (or ``(model, info)``).
+
+    Class attributes:
+        name, task: set by :func:`obliviate.core.registry.register`.
+        needs_retain: the method reads retain data.
+        needs_training_data: the method needs any of the original training data.
+        exact: the result is distributed as retraining would be (only ``retrain``).
+        forget_kinds: forget-spec kinds the method supports.
+    """
+
+    name: ClassVar[str] = "unnamed"
+    task: ClassVar[str] = "unknown"
+    needs_retain: ClassVar[bool] = True
+    needs_training_data: ClassVar[bool] = True
+    exact: ClassVar[bool] = False
+    forget_kinds: ClassVar[frozenset[str]] = frozenset()
+    _parameter_constraints: ClassVar[dict[str, list]] = {}
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return [
+            p.name
+            for p in signature.parameters.values()
+            if p.name != "self" and p.kind is inspect.Parameter.KEYWORD_ONLY
+        ]
+
+    def get_params(self) -> dict[str, Any]:
+        """The hyper-parameters as given to ``__init__``."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> "Unlearner":
+        """Change hyper-parameters (validated at the next ``unlearn``); returns ``self``."""
+        known = set(self._param_names())
+        for key, value in params.items():
+            if key not in known:
+                from obliviate.core.errors import InvalidParameterError
+
+                raise InvalidParameterError(
+                    f"{self.task}/{self.name} has no parameter '{key}'; "
+                    f"its parameters are: {', '.join(sorted(known))}"
+                )
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def _validate_params(self) -> None:
+        validate_params(self._parameter_constraints, self.get_params(), f"{self.task}/{self.name}")
+
+    def _validate_request(self, model: Any, request: UnlearningRequest) -> None:
+        if not isinstance(request, UnlearningRequest):
+            raise InvalidRequestError(
+                f"{self.task}/{self.name}: expected an UnlearningRequest, got "
+                f"{type(request).__name__}; build one with scenario.request() or "
+                "UnlearningRequest(forget=..., retain=...)"
+            )
+        if request.forget is None or _length(request.forget) == 0:
+            raise InvalidRequestError(
+                f"{self.task}/{self.name}: the forget set is empty; nothing to unlearn"
+            )
+        if self.needs_retain and (request.retain is None or _length(request.retain) == 0):
+            raise InvalidRequestError(
+                f"{self.task}/{self.name} needs retain data but the request has none; "
+                "pass retain=... or pick a method with needs_retain=False"
+            )
+        spec = request.spec
+        kind = getattr(spec, "kind", None)
+        if kind is not None and self.forget_kinds and kind not in self.forget_kinds:
+            raise InvalidRequestError(
+                f"{self.task}/{self.name} does not support forget kind '{kind}'; "
+                f"it supports: {', '.join(sorted(self.forget_kinds))}"
+            )
+        if isinstance(model, torch.nn.Module) is False and self._needs_torch_module():
+            raise UnsupportedModelError(
+                f"{self.task}/{self.name} works on torch.nn.Module models; got {type(model).__name__}"
+            )
+
+    def _needs_torch_module(self) -> bool:
+        return True
+
+    def unlearn(
+        self, model: Any, request: UnlearningRequest, *, count_flops_too: bool = False
+    ) -> UnlearningResult:
+        """Unlearn ``request.forget`` from a copy of ``model``.
+
+        Args:
+            model: the trained model; it is not modified.
+            request: forget/retain data and context.
+            count_flops_too: also count FLOPs (slower; seconds then include the counter's
+                overhead, so benchmarks time an uncounted run separately).
+
+        Returns:
+            An :class:`UnlearningResult` holding a new model of the same type.
+
+        Raises:
+            InvalidParameterError: a hyper-parameter is outside its declared range.
+            InvalidRequestError: the request cannot be served by this method.
+        """
+        self._validate_params()
+        self._validate_request(model, request)
+        work = copy.deepcopy(model)
+        seed_everything(request.seed)
+
+        def call() -> Any:
+            return self._unlearn(work, request)
+
+        flops = None
+        with Stopwatch() as watch:
+            if count_flops_too:
+                out, flops = count_flops(call)
+            else:
+                out = call()
+        if isinstance(out, tuple):
+            out_model, info = out
+        else:
+            out_model, info = out, {}
+        if isinstance(out_model, torch.nn.Module):
+            out_model.eval()
+        return UnlearningResult(model=out_model, seconds=watch.seconds, flops=flops, info=dict(info))
+
+    def _unlearn(self, model: Any, request: UnlearningRequest) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+
+def _length(data: Any) -> int:
+    try:
+        return len(data)
+    except TypeError:
+        return 1
+
+
+@runtime_checkable
+class Scenario(Protocol):
+    """A dataset, a model recipe, a forget spec and a seed.
+
+    It trains the original model (all data) and the gold model (retrained from scratch on
+    the retain data only), caches both, builds the request, and audits any model against
+    both references.
+    """
+
+    task: str
+    seed: int
+
+    def original(self) -> Any: ...
+
+    def gold(self) -> Any: ...
+
+    def request(self) -> UnlearningRequest: ...
+
+    def audit(self, model: Any, *, original: Any = None, gold: Any = None) -> dict[str, float]: ...
