@@ -252,3 +252,33 @@ class ClassificationScenario:
                 relearn_steps(model, self._part("forget"), target_accuracy=target, seed=self.seed)
             )
         return metrics
+
+
+def bench_spec():
+    """Bench/demo description of the classification task (see :mod:`obliviate.bench.tasks`)."""
+    from obliviate.bench.tasks import DemoConfig, TaskSpec
+
+    def make_scenario(*, seed: int = 0, **options: Any) -> ClassificationScenario:
+        return ClassificationScenario(seed=seed, **options)
+
+    fast = ("finetune", "neggrad", "random_label", "bad_teacher", "unsir", "ssd", "scrub")
+    return TaskSpec(
+        task="classification",
+        make_scenario=make_scenario,
+        metrics=(
+            "forget_accuracy",
+            "retain_accuracy",
+            "test_accuracy",
+            "mia",
+            "mia_auc",
+            "js_to_gold",
+            "activation_distance_to_gold",
+            "zrf",
+        ),
+        higher_is_better=frozenset({"retain_accuracy", "test_accuracy"}),
+        demo=(
+            DemoConfig("digits, forget class 3", {"dataset": "digits", "forget": "class:3"}, fast),
+            DemoConfig("digits, forget a random 10%", {"dataset": "digits", "forget": "random:0.1"}, fast),
+        ),
+        default_options={"dataset": "digits", "forget": "class:3", "model": "cnn"},
+    )
