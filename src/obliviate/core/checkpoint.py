@@ -79,9 +79,10 @@ def load_state(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[s
         state = load_file(str(path))
         with safe_open(str(path), framework="pt") as handle:
             raw = (handle.metadata() or {}).get(METADATA_KEY, "{}")
-    except Exception as exc:  # safetensors raises several error types
+        metadata = json.loads(raw)
+    except Exception as exc:  # safetensors and json raise several error types
         raise DataError(f"'{path}' is not a readable safetensors checkpoint: {exc}") from exc
-    return state, json.loads(raw)
+    return state, metadata
 
 
 def load_into(model: nn.Module, path: str | os.PathLike) -> dict[str, Any]:
@@ -107,7 +108,7 @@ def state_sha256(model_or_state: nn.Module | dict[str, torch.Tensor]) -> str:
         digest.update(key.encode())
         digest.update(str(tensor.dtype).encode())
         digest.update(str(tuple(tensor.shape)).encode())
-        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
     return digest.hexdigest()
 
 

@@ -12,7 +12,7 @@ DATA_DIR_ENV = "OBLIVIATE_DATA_DIR"
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file's bytes."""
+    """Hex sha256 of a file's bytes, read in chunks of ``chunk`` bytes."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(chunk), b""):
@@ -36,11 +36,18 @@ def verify_files(folder: str | os.PathLike, expected: dict[str, str], *, source:
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise DataError(f"data folder '{folder}' does not exist; download the files from {source}")
+        raise DataError(
+            f"data folder '{folder}' does not exist; create it and put these files in it: "
+            f"{', '.join(expected)} (download them from {source})"
+        )
+    # Name every missing file at once, so that one download fixes them all.
+    missing = [str(folder / name) for name in expected if not (folder / name).is_file()]
+    if missing:
+        listed = ", ".join(f"'{path}'" for path in missing)
+        noun, pronoun = ("files", "them") if len(missing) > 1 else ("file", "it")
+        raise DataError(f"missing data {noun} {listed}; get {pronoun} from {source}")
     for name, sha in expected.items():
         path = folder / name
-        if not path.is_file():
-            raise DataError(f"missing data file '{path}'; get it from {source}")
         actual = sha256_file(path)
         if actual != sha:
             raise DataError(

@@ -117,12 +117,16 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     dimensions, then each dimension as a big-endian int32, then the data.
 
     Raises:
-        DataError: if the header is not a valid unsigned-byte IDX header.
+        DataError: if the file cannot be read or its header is not a valid unsigned-byte IDX
+            header matching the data that follows.
     """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as handle:
-        raw = handle.read()
+    try:
+        with opener(path, "rb") as handle:
+            raw = handle.read()
+    except (OSError, EOFError) as exc:  # missing, unreadable, or a damaged gzip stream
+        raise DataError(f"cannot read IDX file '{path}': {exc}") from exc
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise DataError(f"'{path}' is not an unsigned-byte IDX file")
     ndim = raw[3]

@@ -120,11 +120,26 @@ def _parse_value(kind: str, arg: str, text: str):
 
 
 def read_ids_file(path: Path) -> np.ndarray:
-    """Read one non-negative integer identifier per line (blank lines and ``#`` comments skipped)."""
+    """Read one integer identifier per line (blank lines and ``#`` comments skipped).
+
+    Range, duplicates and emptiness are checked later, by :func:`check_indices`.
+
+    Raises:
+        InvalidForgetSpecError: if the file is missing, not text, or a line is not an integer.
+    """
+    path = Path(path)
     if not path.is_file():
-        raise InvalidForgetSpecError(f"ids file '{path}' does not exist")
+        raise InvalidForgetSpecError(
+            f"ids file '{path}' does not exist or is not a file; write one identifier per line"
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InvalidForgetSpecError(
+            f"ids file '{path}' is not UTF-8 text; write one integer identifier per line"
+        ) from None
     ids = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
@@ -143,7 +158,18 @@ def check_indices(indices: np.ndarray, size: int, *, what: str = "training set")
     Raises:
         InvalidForgetSpecError: if empty, out of range, duplicated, or the whole set.
     """
-    indices = np.asarray(indices, dtype=np.int64)
+    raw = np.asarray(indices)
+    if raw.dtype == bool:
+        raise InvalidForgetSpecError(
+            "forget indices were given as a boolean mask; pass the indices (numpy.flatnonzero(mask))"
+        )
+    if raw.ndim > 1:
+        raise InvalidForgetSpecError(f"forget indices must be one-dimensional; got shape {raw.shape}")
+    if raw.size and not np.issubdtype(raw.dtype, np.integer):
+        numeric = np.issubdtype(raw.dtype, np.number)
+        if not numeric or not np.array_equal(raw, np.round(raw)):
+            raise InvalidForgetSpecError(f"forget indices must be integers; got values of dtype {raw.dtype}")
+    indices = raw.astype(np.int64).reshape(-1)
     if indices.size == 0:
         raise InvalidForgetSpecError(f"the forget set is empty: nothing in the {what} matches")
     if indices.min() < 0 or indices.max() >= size:

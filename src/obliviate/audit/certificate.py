@@ -1,0 +1,334 @@
+"""Deletion certificates: the signed-off JSON record of one unlearning request.
+
+A certificate binds together what was deleted and what it did to the model:
+
+* ``model.sha256_before`` / ``model.sha256_after``: :func:`obliviate.core.checkpoint.state_sha256`
+  of the weights before and after (sha256 over the state_dict's sorted keys, dtypes,
+  shapes and bytes), so anyone holding the weights can check which model it speaks of;
+* ``forget_set.sha256``: sha256 of the forget-set identifiers (see :func:`forget_ids_sha256`),
+  so the request can be matched without the certificate listing the identifiers;
+* the method's name and hyper-parameters, the task, data set and forget spec;
+* the audit figures, each with the gold model's figure and the gap to it when given;
+* package versions (obliviate, torch, numpy, python) and the UTC time of issue;
+* ``certificate_sha256``: sha256 of the canonical JSON of everything above, so that an
+  edited certificate no longer verifies.
+
+The digest makes tampering evident; it is not a cryptographic signature (anyone can
+recompute it), so a certificate proves consistency with a set of weights, not authorship.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import torch
+from torch import nn
+
+from obliviate.audit.gaps import gap_to_gold
+from obliviate.core.checkpoint import atomic_write_text, state_sha256
+from obliviate.core.errors import DataError, InvalidParameterError, InvalidRequestError
+
+SCHEMA = "obliviate.certificate"
+SCHEMA_VERSION = 1
+DIGEST_KEY = "certificate_sha256"
+FORGET_IDS_ENCODING = "unique identifiers sorted (integers numerically), one per line, each ending in \\n, UTF-8"
+WEIGHTS_HASH = "obliviate.core.checkpoint.state_sha256: sha256 over sorted state_dict keys, dtypes, shapes, bytes"
+
+
+def _canonical_ids(forget_ids: Any) -> list[int] | list[str]:
+    if isinstance(forget_ids, torch.Tensor):
+        forget_ids = forget_ids.detach().cpu().numpy()
+    if isinstance(forget_ids, (str, bytes)):
+        raise InvalidRequestError(
+            "forget_ids must be a collection of identifiers, not a single string; pass a list"
+        )
+    if isinstance(forget_ids, np.ndarray):
+        if forget_ids.ndim != 1:
+            raise InvalidRequestError(f"forget_ids must be one-dimensional; got shape {forget_ids.shape}")
+        if forget_ids.dtype == bool:
+            raise InvalidRequestError(
+                "forget_ids is a boolean mask; pass the identifiers instead (e.g. numpy.flatnonzero(mask))"
+            )
+        values = forget_ids.tolist()
+    else:
+        values = list(forget_ids)
+    if not values:
+        raise InvalidRequestError("forget_ids is empty: a certificate records a non-empty deletion")
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in values):
+        return sorted({int(v) for v in values})
+    if all(isinstance(v, str) for v in values):
+        if any("\n" in v or "\r" in v for v in values):
+            raise InvalidRequestError("forget_ids must not contain line breaks")
+        return sorted(set(values))
+    kinds = sorted({type(v).__name__ for v in values})
+    raise InvalidRequestError(
+        f"forget_ids must be all integers or all strings; got values of type {', '.join(kinds)}"
+    )
+
+
+def forget_ids_sha256(forget_ids: Iterable[int] | Iterable[str] | np.ndarray | torch.Tensor) -> str:
+    """sha256 of a forget set's identifiers, independent of their order and repetitions.
+
+    The identifiers (all integers or all strings) are de-duplicated, sorted (integers
+    numerically) and written one per line, each line ending in ``\\n``, in UTF-8; the
+    digest of that text is returned. For integer ids it equals ``sort -nu ids.txt |
+    sha256sum`` on a file with one id per line.
+
+    Args:
+        forget_ids: the identifiers (e.g. training-set indices).
+
+    Returns:
+        The hex digest.
+
+    Raises:
+        InvalidRequestError: for an empty set, a boolean mask, mixed or non-integer numbers.
+    """
+    ids = _canonical_ids(forget_ids)
+    text = "".join(f"{v}\n" for v in ids)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    """A JSON-safe copy: tuples become lists, NumPy/torch scalars plain numbers, and
+    non-finite floats ``null`` (strict JSON has no NaN or infinity)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return _jsonable(value.item())
+    if isinstance(value, (np.ndarray, torch.Tensor)):
+        return _jsonable(value.tolist())
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [_jsonable(v) for v in value]
+        return sorted(items, key=repr) if isinstance(value, (set, frozenset)) else items
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return repr(value)
+
+
+def _canonical_json(body: Mapping[str, Any]) -> str:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _digest(cert: Mapping[str, Any]) -> str:
+    body = {k: v for k, v in cert.items() if k != DIGEST_KEY}
+    return hashlib.sha256(_canonical_json(body).encode("utf-8")).hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    try:
+        obliviate_version = metadata.version("obliviate")
+    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+        from obliviate import __version__ as obliviate_version
+    return {
+        "obliviate": obliviate_version,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _utc_timestamp(created: datetime | None) -> str:
+    if created is None:
+        created = datetime.now(timezone.utc)
+    elif created.tzinfo is None:
+        raise InvalidParameterError(
+            "created must be a timezone-aware datetime (e.g. datetime.now(timezone.utc)); got a naive one"
+        )
+    return created.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _method_name(method: Any) -> str:
+    if isinstance(method, str):
+        return method
+    name = getattr(method, "name", None)
+    if isinstance(name, str):
+        return name
+    raise InvalidParameterError(
+        f"method must be a method name or an unlearner; got {type(method).__name__}"
+    )
+
+
+def make_certificate(
+    *,
+    model_before: nn.Module | Mapping[str, torch.Tensor],
+    model_after: nn.Module | Mapping[str, torch.Tensor],
+    forget_ids: Iterable[int] | Iterable[str] | np.ndarray | torch.Tensor,
+    method: Any,
+    params: Mapping[str, Any],
+    audit: Mapping[str, float],
+    gold_audit: Mapping[str, float] | None = None,
+    task: str,
+    dataset: str,
+    forget_spec: Any,
+    created: datetime | None = None,
+) -> dict[str, Any]:
+    """Build the certificate of one deletion (see the module docstring for its fields).
+
+    Args:
+        model_before: the model (or state_dict) the request was applied to.
+        model_after: the unlearned model (or state_dict).
+        forget_ids: identifiers of the forgotten examples (e.g. training-set indices).
+        method: the method's registered name, or the unlearner itself (its ``name`` is used).
+        params: the method's hyper-parameters (e.g. ``unlearner.get_params()``).
+        audit: metric name -> figure of the unlearned model.
+        gold_audit: metric name -> figure of the gold model; adds ``gold`` and
+            ``gap_to_gold`` (``value - gold``) to each shared metric.
+        task: the task name, e.g. ``"classification"``.
+        dataset: the data set's name.
+        forget_spec: the forget spec (a string or a ``ForgetSpec``).
+        created: time of issue (timezone-aware); default now.
+
+    Returns:
+        A JSON-serialisable dict, ending in its own ``certificate_sha256``.
+
+    Raises:
+        InvalidRequestError: for an empty or malformed ``forget_ids``.
+        InvalidParameterError: for a naive ``created`` or an unnamed ``method``.
+    """
+    audit_section: dict[str, dict[str, Any]] = {}
+    for name, value in audit.items():
+        entry: dict[str, Any] = {"value": _jsonable(value)}
+        if gold_audit is not None and name in gold_audit:
+            entry["gold"] = _jsonable(gold_audit[name])
+            entry["gap_to_gold"] = _jsonable(gap_to_gold(value, gold_audit[name]))
+        audit_section[str(name)] = entry
+    ids = _canonical_ids(forget_ids)
+    cert: dict[str, Any] = {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "created_utc": _utc_timestamp(created),
+        "task": str(task),
+        "dataset": str(dataset),
+        "forget_spec": str(forget_spec),
+        "forget_set": {
+            "count": len(ids),
+            "sha256": forget_ids_sha256(ids),
+            "encoding": FORGET_IDS_ENCODING,
+        },
+        "method": {"name": _method_name(method), "params": _jsonable(dict(params))},
+        "model": {
+            "sha256_before": state_sha256(dict(_state(model_before))),
+            "sha256_after": state_sha256(dict(_state(model_after))),
+            "hash": WEIGHTS_HASH,
+        },
+        "audit": audit_section,
+        "versions": _versions(),
+    }
+    cert[DIGEST_KEY] = _digest(cert)
+    return cert
+
+
+def _state(model: nn.Module | Mapping[str, torch.Tensor]) -> Mapping[str, torch.Tensor]:
+    if isinstance(model, nn.Module):
+        return model.state_dict()
+    if isinstance(model, Mapping):
+        return model
+    raise InvalidParameterError(
+        f"expected a torch.nn.Module or a state_dict; got {type(model).__name__}"
+    )
+
+
+def _check_schema(cert: Any) -> None:
+    if not isinstance(cert, Mapping) or cert.get("schema") != SCHEMA:
+        raise DataError(f"not an obliviate certificate (expected a JSON object with schema '{SCHEMA}')")
+    version = cert.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise DataError(
+            f"certificate schema version {version!r} is not supported; this obliviate reads version "
+            f"{SCHEMA_VERSION} (upgrade obliviate to read newer certificates)"
+        )
+
+
+def write_certificate(cert: Mapping[str, Any], path: str | os.PathLike) -> Path:
+    """Write a certificate as indented JSON, atomically (temporary file, then rename).
+
+    Args:
+        cert: a certificate from :func:`make_certificate`.
+        path: destination file; its folder is created if needed.
+
+    Returns:
+        ``path`` as a ``Path``.
+
+    Raises:
+        DataError: if ``cert`` is not a certificate.
+    """
+    _check_schema(cert)
+    path = Path(path)
+    atomic_write_text(path, json.dumps(cert, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n")
+    return path
+
+
+def read_certificate(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a certificate written by :func:`write_certificate`.
+
+    Raises:
+        DataError: if the file is missing, not JSON, or not a certificate.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"certificate '{path}' does not exist")
+    try:
+        cert = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"certificate '{path}' is not valid JSON: {exc}") from exc
+    _check_schema(cert)
+    return cert
+
+
+def verify_certificate(
+    cert: Mapping[str, Any],
+    model_after: nn.Module | Mapping[str, torch.Tensor],
+    *,
+    model_before: nn.Module | Mapping[str, torch.Tensor] | None = None,
+    forget_ids: Iterable[int] | Iterable[str] | np.ndarray | torch.Tensor | None = None,
+) -> bool:
+    """Check that a certificate is intact and speaks of the given weights.
+
+    True when the certificate's own digest matches its content and the weights of
+    ``model_after`` hash to ``model.sha256_after``; when given, ``model_before`` and
+    ``forget_ids`` are checked against their recorded hashes too.
+
+    Args:
+        cert: the certificate (e.g. from :func:`read_certificate`).
+        model_after: the model (or state_dict) claimed to be the unlearned one.
+        model_before: optionally, the model the request was applied to.
+        forget_ids: optionally, the identifiers claimed to have been forgotten.
+
+    Returns:
+        Whether every check passes.
+
+    Raises:
+        DataError: if ``cert`` is not a certificate of a supported schema version.
+    """
+    _check_schema(cert)
+    try:
+        intact = cert[DIGEST_KEY] == _digest(cert)
+        model = cert["model"]
+        ok = intact and state_sha256(dict(_state(model_after))) == model["sha256_after"]
+        if ok and model_before is not None:
+            ok = state_sha256(dict(_state(model_before))) == model["sha256_before"]
+        if ok and forget_ids is not None:
+            ok = forget_ids_sha256(forget_ids) == cert["forget_set"]["sha256"]
+    except (KeyError, TypeError, ValueError):
+        # A field was removed or replaced by something of another shape: not intact.
+        return False
+    return bool(ok)
