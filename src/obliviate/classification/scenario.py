@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,10 +19,8 @@ from torch.utils.data import TensorDataset
 from obliviate.audit.divergence import activation_distance, js_divergence, zrf_score
 from obliviate.audit.mia import cross_entropy_per_example, entropy_svc_mia, loss_mia_auc
 from obliviate.classification.models import build_model
-from obliviate.core.checkpoint import config_hash, load_into, save_model
+from obliviate.core.cache import cache_path, train_or_load
 from obliviate.core.contracts import UnlearningRequest
-from obliviate.core.seeding import seed_everything
-from obliviate.core.timing import Stopwatch
 from obliviate.core.training import dataset_labels, default_device, fit, predict_logits, reinitialize
 from obliviate.data.datasets import ClassificationData, load_classification
 from obliviate.data.forget import ForgetSpec, parse_forget_spec, select_classification_forget
@@ -144,19 +141,12 @@ class ClassificationScenario:
         }
 
     def _train(self, which: str, data: TensorDataset) -> nn.Module:
-        cache_path = None
-        if self.cache_dir is not None:
-            cache_path = Path(self.cache_dir) / f"classification-{which}-{config_hash(self._config(which))}.safetensors"
+        config = self._config(which)
         model = self.new_model()
-        if cache_path is not None and cache_path.is_file():
-            meta = load_into(model, cache_path)
-            self.training_seconds[which] = float(meta.get("seconds", float("nan")))
-            model.eval()
-            return model
-        seed_everything(self.seed)
-        with Stopwatch() as watch:
+
+        def train(net: nn.Module) -> None:
             fit(
-                model,
+                net,
                 data,
                 epochs=self.recipe.epochs,
                 lr=self.recipe.lr,
@@ -167,9 +157,9 @@ class ClassificationScenario:
                 progress=self.progress,
                 desc=f"{which} ({self.dataset})",
             )
-        self.training_seconds[which] = watch.seconds
-        if cache_path is not None:
-            save_model(model, cache_path, {**self._config(which), "seconds": watch.seconds})
+
+        path = cache_path(self.cache_dir, f"classification-{which}", config)
+        self.training_seconds[which] = train_or_load(model, train, path=path, config=config, seed=self.seed)
         return model
 
     def original(self) -> nn.Module:
