@@ -1,0 +1,46 @@
+"""The ``obliviate`` command: one typer app, one module per command group.
+
+Commands: ``bench`` (methods vs retraining on a task), ``methods`` (what is registered),
+``forget`` (unlearn a saved model and certify it), ``demo`` (every task, one web page).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from obliviate.cli import bench, demo, forget, methods
+
+app = typer.Typer(
+    name="obliviate",
+    help="Make trained models forget data on request, prove that they forgot, and report it.",
+    epilog="Example: obliviate bench classification --forget class:3 --methods finetune --seeds 1",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+app.command("bench", epilog=bench.EPILOG, no_args_is_help=True)(bench.bench)
+app.command("methods", epilog=methods.EPILOG)(methods.list_methods)
+app.command("forget", epilog=forget.EPILOG, no_args_is_help=True)(forget.forget)
+app.command("demo", epilog=demo.EPILOG)(demo.demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from obliviate import __version__
+
+        typer.echo(f"obliviate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool | None = typer.Option(
+        None, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Make trained models forget data on request, prove that they forgot, and report it."""
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
