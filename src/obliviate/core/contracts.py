@@ -96,7 +96,7 @@ class Unlearner:
         """The hyper-parameters as given to ``__init__``."""
         return {name: getattr(self, name) for name in self._param_names()}
 
-    def set_params(self, **params: Any) -> "Unlearner":
+    def set_params(self, **params: Any) -> Unlearner:
         """Change hyper-parameters (validated at the next ``unlearn``); returns ``self``."""
         known = set(self._param_names())
         for key, value in params.items():

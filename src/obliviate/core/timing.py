@@ -11,7 +11,7 @@ import torch
 class Stopwatch:
     """Context manager measuring wall-clock seconds (synchronising CUDA when used)."""
 
-    def __enter__(self) -> "Stopwatch":
+    def __enter__(self) -> Stopwatch:
         _synchronize()
         self._start = time.perf_counter()
         self.seconds = 0.0
