@@ -31,11 +31,11 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.utils.data import Dataset
+from torch.utils.data import ConcatDataset, Dataset
 
 from obliviate.classification.methods._common import CLASSIFICATION_KINDS
 from obliviate.core.contracts import Unlearner, UnlearningRequest
-from obliviate.core.params import Interval
+from obliviate.core.params import Interval, Options
 from obliviate.core.registry import register
 from obliviate.core.training import make_loader, model_device, to_device
 
@@ -90,6 +90,8 @@ class SelectiveSynapticDampening(Unlearner):
         alpha: selection weighting; dampen where ``I_f > alpha * I_d``.
         dampening_constant: ``lambda``; the factor is ``min(lambda * I_d / I_f, 1)``.
         batch_size: examples per vectorised chunk of per-example gradients (memory only).
+        data_importance_on: ``"retain"`` (default, see the module docstring) or ``"train"``
+            (forget and retain together: the full training set, as in the paper).
     """
 
     forget_kinds = CLASSIFICATION_KINDS
@@ -97,16 +99,28 @@ class SelectiveSynapticDampening(Unlearner):
         "alpha": [Interval(float, 0, None, closed="neither")],
         "dampening_constant": [Interval(float, 0, None, closed="neither")],
         "batch_size": [Interval(int, 1, None)],
+        "data_importance_on": [Options({"retain", "train"})],
     }
 
-    def __init__(self, *, alpha: float = 5.0, dampening_constant: float = 1.0, batch_size: int = 256):
+    def __init__(
+        self,
+        *,
+        alpha: float = 5.0,
+        dampening_constant: float = 1.0,
+        batch_size: int = 256,
+        data_importance_on: str = "retain",
+    ):
         self.alpha = alpha
         self.dampening_constant = dampening_constant
         self.batch_size = batch_size
+        self.data_importance_on = data_importance_on
 
     def _unlearn(self, model, request: UnlearningRequest):
         forget_importance = fisher_diagonal(model, request.forget, batch_size=self.batch_size)
-        data_importance = fisher_diagonal(model, request.retain, batch_size=self.batch_size)
+        data = request.retain
+        if self.data_importance_on == "train":
+            data = ConcatDataset([request.forget, request.retain])
+        data_importance = fisher_diagonal(model, data, batch_size=self.batch_size)
         dampened, total = 0, 0
         with torch.no_grad():
             for name, parameter in model.named_parameters():
