@@ -113,12 +113,15 @@ def run_bench(
             gold_flops = (
                 unlearners[GOLD_METHOD].unlearn(original, request, count_flops_too=True).flops if flops_now else None
             )
+            gold_metrics = scenario.audit(gold_model, original=original, gold=gold_model, **audit_kwargs)
             runs.append(
                 _run_record(
                     seed,
                     ORIGINAL_ROW,
                     "reference",
-                    metrics=scenario.audit(original, original=original, gold=gold_model, **audit_kwargs),
+                    metrics=_with_relearn_ratio(
+                        scenario.audit(original, original=original, gold=gold_model, **audit_kwargs), gold_metrics
+                    ),
                 )
             )
             runs.append(
@@ -126,7 +129,7 @@ def run_bench(
                     seed,
                     GOLD_ROW,
                     "gold",
-                    metrics=scenario.audit(gold_model, original=original, gold=gold_model, **audit_kwargs),
+                    metrics=_with_relearn_ratio(dict(gold_metrics), gold_metrics),
                     seconds=gold_seconds,
                     speedup=1.0,
                     flops=gold_flops,
@@ -147,7 +150,10 @@ def run_bench(
                         seed,
                         name,
                         "method",
-                        metrics=scenario.audit(result.model, original=original, gold=gold_model, **audit_kwargs),
+                        metrics=_with_relearn_ratio(
+                            scenario.audit(result.model, original=original, gold=gold_model, **audit_kwargs),
+                            gold_metrics,
+                        ),
                         seconds=result.seconds,
                         speedup=speedup(gold_seconds, result.seconds),
                         flops=flops,
@@ -176,6 +182,18 @@ def run_bench(
         "notes": notes,
     }
     return validate_report(report)
+
+
+def _with_relearn_ratio(metrics: dict[str, Any], gold_metrics: dict[str, Any]) -> dict[str, Any]:
+    """Add ``relearn_ratio = relearn_steps / gold's relearn_steps`` where both exist.
+
+    The concealment check: a ratio well below 1 means the forgotten knowledge comes back
+    much faster than it can be learned by a model that never saw it.
+    """
+    steps, gold_steps = metrics.get("relearn_steps"), gold_metrics.get("relearn_steps")
+    if steps is not None and gold_steps:
+        metrics["relearn_ratio"] = float(steps) / float(gold_steps)
+    return metrics
 
 
 def resolve_methods(task: str, methods: str | Sequence[str]) -> list[str]:
