@@ -36,6 +36,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/classification.py
+	$(BIN)/python benchmarks/graph.py
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache

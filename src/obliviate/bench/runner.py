@@ -45,7 +45,7 @@ def run_bench(
     seeds: int | Sequence[int] = 3,
     options: dict[str, Any] | None = None,
     method_params: dict[str, dict[str, Any]] | None = None,
-    count_flops: bool = False,
+    count_flops: bool | None = None,
     relearn: bool = False,
     progress: bool = True,
     title: str | None = None,
@@ -63,7 +63,8 @@ def run_bench(
             spec, ...), on top of the task's ``default_options``.
         method_params: hyper-parameters per method, ``{"finetune": {"epochs": 2}}``
             (``"retrain"`` configures the gold run).
-        count_flops: also count FLOPs, in a separate run on the first seed.
+        count_flops: also count FLOPs, in a separate run on the first seed (``None``: the
+            task's default, ``TaskSpec.count_flops``).
         relearn: ask the audit for relearn time, where the task's audit offers it.
         progress: show a progress bar (seed x method) on stderr.
         title: optional title stored in the report.
@@ -79,6 +80,8 @@ def run_bench(
     """
     spec = task if isinstance(task, TaskSpec) else task_spec(task)
     task = spec.task
+    if count_flops is None:
+        count_flops = spec.count_flops
     names = resolve_methods(task, methods)
     seed_list = resolve_seeds(seeds)
     scenario_options = {**spec.default_options, **(options or {})}

@@ -46,6 +46,8 @@ class TaskSpec:
         higher_is_better: metrics where larger is better (others: closer to gold is better).
         demo: quick configurations for ``make demo`` (whole task section well under 2 minutes).
         default_options: option defaults shown by the CLI.
+        count_flops: count FLOPs by default when this task is benched (the CLI's
+            ``--flops/--no-flops`` overrides it).
         quick_options: options merged into the demo configuration under ``--quick``
             (smoke tests), e.g. ``{"epochs": 3}``; empty when the task is already fast.
     """
@@ -57,6 +59,7 @@ class TaskSpec:
     demo: tuple[DemoConfig, ...] = ()
     default_options: dict[str, Any] = field(default_factory=dict)
     quick_options: dict[str, Any] = field(default_factory=dict)
+    count_flops: bool = False
 
 
 _SPEC_MODULES = {task: f"obliviate.{task}.scenario" for task in TASKS}

@@ -39,7 +39,9 @@ def bench(
     seeds: str = typer.Option("3", "--seeds", help="A count (3 runs seeds 0,1,2) or a list of seeds (0,4,7)."),
     out: Path | None = typer.Option(None, "--out", help="Folder for report.json, report.md, plots and index.html."),
     json_output: bool = typer.Option(False, "--json", help="Print the report JSON on stdout (tables go to stderr)."),
-    flops: bool = typer.Option(False, "--flops", help="Also count FLOPs (a separate run on the first seed)."),
+    flops: bool | None = typer.Option(
+        None, "--flops/--no-flops", help="Count FLOPs (a separate run on the first seed); default: the task's choice."
+    ),
     relearn: bool = typer.Option(False, "--relearn", help="Also measure relearn time where the task's audit offers it."),
     model: str | None = typer.Option(None, "--model", help="Model recipe, e.g. cnn, mlp, gcn."),
     epochs: int | None = typer.Option(None, "--epochs", min=1, help="Training epochs of the original and gold models."),

@@ -1,0 +1,63 @@
+"""Pieces shared by the graph methods (kept here, not copied into each)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from obliviate.core.contracts import UnlearningRequest
+from obliviate.core.errors import UnsupportedModelError
+from obliviate.graph.data import GraphPart
+
+GRAPH_KINDS = frozenset({"edges", "class-edges", "nodes", "class-nodes"})
+
+
+def training_recipe(request: UnlearningRequest) -> dict[str, Any]:
+    """The scenario's training recipe (epochs, lr, weight_decay, ...), with defaults."""
+    defaults = {"epochs": 200, "lr": 0.01, "weight_decay": 0.0}
+    return {**defaults, **request.extras.get("training", {})}
+
+
+def check_graph_model(model: nn.Module, owner: str) -> None:
+    """Refuse a model without the :class:`~obliviate.graph.models.GraphNet` interface.
+
+    Raises:
+        UnsupportedModelError: naming what is missing.
+    """
+    needed = ("decode", "deletion", "deletion_mask", "num_layers")
+    missing = [name for name in needed if not hasattr(model, name)]
+    if missing:
+        raise UnsupportedModelError(
+            f"{owner} needs a GraphNet (obliviate.graph.models); the model lacks: {', '.join(missing)}"
+        )
+
+
+def deleted_endpoints(forget: GraphPart) -> torch.Tensor:
+    """Nodes touched by the deletion: endpoints of the deleted edges and the deleted nodes."""
+    return torch.unique(torch.cat([forget.pairs.reshape(-1), forget.nodes]))
+
+
+def node_mask(nodes: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """Boolean mask of ``nodes`` among ``num_nodes``."""
+    mask = torch.zeros(num_nodes, dtype=torch.bool, device=nodes.device)
+    mask[nodes] = True
+    return mask
+
+
+class Frozen:
+    """Context manager that sets ``requires_grad=False`` on parameters and restores it after."""
+
+    def __init__(self, params):
+        self.params = list(params)
+
+    def __enter__(self) -> Frozen:
+        self.flags = [p.requires_grad for p in self.params]
+        for p in self.params:
+            p.requires_grad_(False)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for p, flag in zip(self.params, self.flags):
+            p.requires_grad_(flag)
