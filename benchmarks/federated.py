@@ -1,0 +1,263 @@
+"""Federated benchmark: ConDa against retraining, FedEraser and PGA, and how cost grows.
+
+Digits (built in) split among 10 clients with Dirichlet(0.5) class proportions; client 0
+plants a backdoor (a 2x2 trigger patch relabelled to class 0) and is then forgotten.
+Every federated round runs on Flower's simulation engine. For each seed the bench runner
+trains the original global model (recording every client's contribution), times
+``retrain`` (gold: FedAvg from scratch without client 0) in the same run, and audits
+every method: test accuracy, accuracy on the retained and forgotten clients' data,
+backdoor attack success, and a sorted-softmax membership attack.
+
+The ConDa paper claims it is at least 100x faster than the nearest state-of-the-art
+method. The scaling part times ``conda``, ``pga``, ``federaser`` and ``retrain`` in one
+run at 10, 50 and 100 clients and reports each one's time over ConDa's. Times of the
+Flower-based methods include Flower's messaging; the clients' own compute (the longest
+client per round, summed over rounds) is reported beside them, and for PGA the ascent
+alone (without its FedAvg post-training round). The one-off start of Ray and of the
+simulation's client actors is excluded from every method and reported apart.
+
+With ``$OBLIVIATE_DATA_DIR`` set, the same quality bench also runs on the MNIST test set
+(split 8,000 / 2,000, one seed by default).
+
+Run::
+
+    OMP_NUM_THREADS=1 OBLIVIATE_DATA_DIR=../shared/data .venv/bin/python benchmarks/federated.py
+
+Writes ``benchmarks/results/federated.json`` and ``federated.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from obliviate.bench.environment import describe_environment
+from obliviate.bench.runner import run_bench
+from obliviate.core.checkpoint import atomic_write_text
+from obliviate.federated import engine
+from obliviate.federated.scenario import FederatedScenario
+
+RESULTS = Path(__file__).resolve().parent / "results"
+QUALITY_METHODS = ["conda", "finetune", "neggrad", "pga", "federaser"]
+SCALING_METHODS = ["conda", "pga", "federaser"]
+QUALITY_COLUMNS = ("test_accuracy", "retain_accuracy", "forget_accuracy", "backdoor_success", "mia", "mia_auc")
+
+
+def _mean(values: list[float]) -> float | None:
+    values = [v for v in values if v is not None]
+    return statistics.fmean(values) if values else None
+
+
+def _runs(report: dict[str, Any], method: str) -> list[dict[str, Any]]:
+    return [run for run in report["runs"] if run["method"] == method and run["status"] == "ok"]
+
+
+def timing_row(report: dict[str, Any], clients: int) -> dict[str, Any]:
+    """Mean seconds per method (gold = retrain) and their ratio to ConDa's, from one report."""
+    row: dict[str, Any] = {"clients": clients, "seeds": len(report["seeds"])}
+    names = {"retrain": "gold", **{m: m for m in SCALING_METHODS}}
+    for label, method in names.items():
+        runs = _runs(report, method)
+        row[f"{label}_seconds"] = _mean([r["seconds"] for r in runs])
+        if label in ("retrain", "federaser"):
+            row[f"{label}_compute_seconds"] = _mean([r["info"].get("compute_seconds") for r in runs])
+        if label == "pga":
+            row["pga_ascent_seconds"] = _mean([r["info"].get("ascent_seconds") for r in runs])
+        row[f"{label}_backdoor_success"] = _mean([r["metrics"].get("backdoor_success") for r in runs])
+        row[f"{label}_test_accuracy"] = _mean([r["metrics"].get("test_accuracy") for r in runs])
+    conda = row["conda_seconds"]
+    for key in ("retrain_seconds", "federaser_seconds", "pga_seconds", "pga_ascent_seconds",
+                "retrain_compute_seconds", "federaser_compute_seconds"):
+        value = row.get(key)
+        row[key.replace("_seconds", "_over_conda")] = value / conda if value and conda else None
+    return row
+
+
+def respai_rows(options: dict[str, Any], seeds: list[int]) -> list[dict[str, Any]]:
+    """ConDa with the public code's inverted ratio (``compat="respai"``) on the cached scenarios."""
+    from obliviate import get_method
+
+    rows = []
+    for seed in seeds:
+        scenario = FederatedScenario(seed=seed, **options)
+        original = scenario.original()
+        result = get_method("federated", "conda")(compat="respai").unlearn(original, scenario.request())
+        audit = scenario.audit(result.model)
+        rows.append({"seed": seed, "seconds": result.seconds, **audit})
+    return rows
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def quality_lines(summary: list[dict[str, Any]]) -> list[str]:
+    """Markdown rows of a quality table (mean over seeds) from a report's summary."""
+    lines = [
+        "| method | " + " | ".join(QUALITY_COLUMNS) + " | seconds | speedup vs gold |",
+        "|---|" + "---|" * (len(QUALITY_COLUMNS) + 2),
+    ]
+    for row in summary:
+        if row.get("runs", 0) == 0:
+            continue
+        name = "gold (retrain)" if row["method"] == "gold" else row["method"]
+        cells = [fmt(row[c]["mean"]) if c in row else "—" for c in QUALITY_COLUMNS]
+        seconds = row.get("seconds", {}).get("mean")
+        speed = row.get("speedup", {}).get("mean")
+        lines.append(
+            f"| {name} | " + " | ".join(cells) + f" | {fmt(seconds)} | {fmt(speed, 1) + 'x' if speed else '—'} |"
+        )
+    return lines
+
+
+def markdown(document: dict[str, Any]) -> str:
+    """The tables (quality at 10 clients, cost at every size), rendered from the JSON."""
+    lines = [
+        "## Federated unlearning: forget a backdoored client (digits, 10 clients, Dirichlet 0.5)",
+        "",
+        f"Mean over {len(document['quality']['seeds'])} seeds. Gold = FedAvg from scratch without the client. "
+        "`backdoor_success`: triggered test images sent to the target class (gold's level is the goal). "
+        "Seconds of Flower-based methods include Flower's messaging.",
+        "",
+        *quality_lines(document["quality"]["summary"]),
+    ]
+    respai = document.get("conda_respai") or []
+    if respai:
+        lines.append(
+            f"| conda (compat=respai) | {fmt(_mean([r['test_accuracy'] for r in respai]))} | "
+            f"{fmt(_mean([r['retain_accuracy'] for r in respai]))} | {fmt(_mean([r['forget_accuracy'] for r in respai]))} | "
+            f"{fmt(_mean([r.get('backdoor_success') for r in respai]))} | {fmt(_mean([r['mia'] for r in respai]))} | "
+            f"{fmt(_mean([r['mia_auc'] for r in respai]))} | {fmt(_mean([r['seconds'] for r in respai]))} | — |"
+        )
+    lines += [
+        "",
+        "## Cost of unlearning as the federation grows (time over ConDa's)",
+        "",
+        "| clients | conda s | pga s (ascent only) | federaser s (client compute) | retrain s (client compute) "
+        "| pga / conda (ascent) | federaser / conda | retrain / conda | backdoor: conda / gold |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in document["scaling"]:
+        lines.append(
+            f"| {row['clients']} | {fmt(row['conda_seconds'], 4)} | {fmt(row['pga_seconds'], 2)} "
+            f"({fmt(row['pga_ascent_seconds'], 2)}) | {fmt(row['federaser_seconds'], 2)} "
+            f"({fmt(row['federaser_compute_seconds'], 2)}) | {fmt(row['retrain_seconds'], 2)} "
+            f"({fmt(row['retrain_compute_seconds'], 2)}) | {fmt(row['pga_over_conda'], 0)}x "
+            f"({fmt(row['pga_ascent_over_conda'], 0)}x) | {fmt(row['federaser_over_conda'], 0)}x | "
+            f"{fmt(row['retrain_over_conda'], 0)}x | {fmt(row['conda_backdoor_success'], 2)} / "
+            f"{fmt(row['retrain_backdoor_success'], 2)} |"
+        )
+    if document.get("mnist"):
+        lines += [
+            "",
+            f"## The same on MNIST (test set split 8,000/2,000, 10 clients; {len(document['mnist']['seeds'])} seed(s))",
+            "",
+            *quality_lines(document["mnist"]["summary"]),
+        ]
+    startup = document["startup"]
+    lines += [
+        "",
+        f"One-off start-up, excluded above: Ray head {fmt(startup['ray_seconds'], 1)} s; Flower simulation "
+        f"(client actors) {fmt(startup['simulation_seconds'], 1)} s at its last (re)start. "
+        f"Machine: {document['environment'].get('cpu_count', '?')} CPUs; total wall time "
+        f"{fmt(document['wall_seconds'] / 60, 1)} min.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", default="digits", choices=["digits", "mnist"])
+    parser.add_argument("--seeds", type=int, default=3, help="seeds of the 10-client quality bench")
+    parser.add_argument("--scale-seeds", type=int, default=1, help="seeds at 50 and 100 clients")
+    parser.add_argument("--clients", type=int, nargs="+", default=[10, 50, 100])
+    parser.add_argument(
+        "--mnist-seeds", type=int, default=1,
+        help="seeds of an extra 10-client MNIST quality bench (needs $OBLIVIATE_DATA_DIR; 0 skips it)",
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    cache = tempfile.TemporaryDirectory(prefix="obliviate-bench-federated-")
+    base = {"dataset": args.dataset, "forget": "client:0", "backdoor": True, "cache_dir": cache.name}
+    reports: dict[int, dict[str, Any]] = {}
+    scaling = []
+    startup = {"ray_seconds": None, "simulation_seconds": None}
+    respai: list[dict[str, Any]] = []
+    mnist: dict[str, Any] | None = None
+    try:
+        for clients in args.clients:
+            first = clients == args.clients[0]
+            methods = QUALITY_METHODS if first else SCALING_METHODS
+            seeds = args.seeds if first else args.scale_seeds
+            options = {**base, "clients": clients}
+            print(f"[federated] {clients} clients, {seeds} seed(s): {', '.join(['retrain', *methods])}", file=sys.stderr)
+            report = run_bench(
+                "federated",
+                methods=methods,
+                seeds=seeds,
+                options=options,
+                progress=True,
+                title=f"{args.dataset}, {clients} clients, forget backdoored client 0",
+            )
+            reports[clients] = report
+            scaling.append(timing_row(report, clients))
+            if first:
+                respai = respai_rows(options, report["seeds"])
+            if engine._SESSION is not None:
+                startup["ray_seconds"] = engine._SESSION.start_seconds
+            if engine._SERVICE is not None:
+                startup["simulation_seconds"] = engine._SERVICE.start_seconds
+        if args.mnist_seeds > 0 and os.environ.get("OBLIVIATE_DATA_DIR"):
+            print(f"[federated] MNIST, 10 clients, {args.mnist_seeds} seed(s)", file=sys.stderr)
+            mnist = run_bench(
+                "federated",
+                methods=QUALITY_METHODS,
+                seeds=args.mnist_seeds,
+                options={**base, "dataset": "mnist", "clients": 10},
+                progress=True,
+                title="mnist, 10 clients, forget backdoored client 0",
+            )
+    finally:
+        engine.stop_federation()
+        cache.cleanup()
+
+    quality = reports[args.clients[0]]
+    document = {
+        "schema": "obliviate.benchmark.federated/1",
+        "command": "OMP_NUM_THREADS=1 .venv/bin/python benchmarks/federated.py " + " ".join(argv or sys.argv[1:]),
+        "data_dir_set": bool(os.environ.get("OBLIVIATE_DATA_DIR")),
+        "environment": describe_environment(),
+        "wall_seconds": time.perf_counter() - started,
+        "startup": startup,
+        "quality": {"seeds": quality["seeds"], "options": quality["options"], "summary": quality["summary"]},
+        "conda_respai": respai,
+        "scaling": scaling,
+        "mnist": {"seeds": mnist["seeds"], "options": mnist["options"], "summary": mnist["summary"]} if mnist else None,
+        "reports": {str(k): v for k, v in reports.items()},
+    }
+    if mnist:
+        document["reports"]["mnist-10"] = mnist
+    args.out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.out / "federated.json", json.dumps(document, indent=1, sort_keys=True, default=str))
+    text = markdown(document)
+    atomic_write_text(args.out / "federated.md", text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

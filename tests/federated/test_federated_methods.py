@@ -1,0 +1,120 @@
+"""Federated unlearning on a backdoored federation trained through Flower (digits, 10 clients).
+
+The session's scenario (see ``conftest.py``) lets client 0 plant a trigger; the original
+global model learns it, the gold model (FedAvg without client 0) does not.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.utils.data import TensorDataset
+
+import obliviate
+from obliviate.core.contracts import UnlearningRequest
+from obliviate.core.errors import InvalidRequestError
+from obliviate.federated import FederatedScenario
+from obliviate.federated.methods.pga import reference_state
+from obliviate.federated.models import state_copy
+
+
+def unlearn(name: str, scenario: FederatedScenario, **params):
+    method = obliviate.get_method("federated", name)(**params)
+    return method.unlearn(scenario.original(), scenario.request())
+
+
+def test_registry_lists_every_federated_method():
+    assert obliviate.methods("federated") == ["retrain", "conda", "federaser", "finetune", "neggrad", "pga"]
+
+
+def test_original_learns_the_backdoor_and_gold_does_not(backdoor_scenario):
+    original = backdoor_scenario.audit(backdoor_scenario.original())
+    gold = backdoor_scenario.audit(backdoor_scenario.gold())
+    assert original["backdoor_success"] > 0.8
+    assert gold["backdoor_success"] < 0.05
+    assert original["test_accuracy"] > 0.9 and gold["test_accuracy"] > 0.9
+    assert set(original) == {
+        "forget_accuracy", "retain_accuracy", "test_accuracy", "backdoor_success", "mia", "mia_auc"
+    }
+    assert all(0.0 <= value <= 1.0 for value in original.values())
+
+
+def test_conda_cuts_backdoor_to_gold_level_and_keeps_test_accuracy(backdoor_scenario):
+    result = unlearn("conda", backdoor_scenario)
+    conda = backdoor_scenario.audit(result.model)
+    gold = backdoor_scenario.audit(backdoor_scenario.gold())
+    original = backdoor_scenario.audit(backdoor_scenario.original())
+    assert abs(conda["backdoor_success"] - gold["backdoor_success"]) <= 0.15
+    assert original["test_accuracy"] - conda["test_accuracy"] <= 0.10
+    assert 0 < result.info["dampened_fraction"] < 0.1
+
+
+def test_conda_from_records_reloaded_from_disk_dampens_identically(backdoor_scenario):
+    first = unlearn("conda", backdoor_scenario).model
+    # A new scenario object on the same cache folder: nothing in memory, no retraining.
+    restarted = FederatedScenario(
+        dataset="digits", clients=10, forget="client:0", backdoor=True, seed=0, cache_dir=backdoor_scenario.cache_dir
+    )
+    second = unlearn("conda", restarted).model
+    assert restarted.training_seconds["original"] == backdoor_scenario.training_seconds["original"]
+    for (name, a), (_, b) in zip(first.state_dict().items(), second.state_dict().items()):
+        assert torch.equal(a, b), name
+
+
+def test_conda_reads_no_client_data(backdoor_scenario):
+    request = backdoor_scenario.request()
+    blank = TensorDataset(torch.zeros(1, 1, 8, 8), torch.zeros(1, dtype=torch.int64))
+    starved = UnlearningRequest(forget=blank, retain=None, spec=request.spec, seed=request.seed, extras=request.extras)
+    conda = obliviate.get_method("federated", "conda")()
+    with_data = conda.unlearn(backdoor_scenario.original(), request).model
+    without = conda.unlearn(backdoor_scenario.original(), starved).model
+    assert all(torch.equal(a, b) for a, b in zip(with_data.state_dict().values(), without.state_dict().values()))
+
+
+def test_retrain_through_flower_reproduces_gold_bit_for_bit(backdoor_scenario):
+    result = unlearn("retrain", backdoor_scenario)
+    gold = backdoor_scenario.gold()
+    for (name, a), (_, b) in zip(result.model.state_dict().items(), gold.state_dict().items()):
+        assert torch.equal(a, b), name
+    # Flower's messaging is part of the time; the clients' own compute is reported apart.
+    assert result.info["rounds"] == backdoor_scenario.recipe.rounds
+    assert 0 < result.info["compute_seconds"] <= result.info["flower_seconds"] <= result.seconds
+
+
+def test_federaser_removes_the_backdoor_with_calibrated_rounds(backdoor_scenario):
+    result = unlearn("federaser", backdoor_scenario)
+    audit = backdoor_scenario.audit(result.model)
+    assert result.info["calibration_rounds"] == 4  # stored rounds 1, 3, 5, 7, 9
+    assert audit["backdoor_success"] <= 0.15
+    assert audit["test_accuracy"] >= 0.7
+
+
+def test_pga_ascent_stays_inside_the_ball_around_the_reference(backdoor_scenario):
+    result = unlearn("pga", backdoor_scenario, post_rounds=0)
+    records = backdoor_scenario.federation.records()
+    reference = reference_state(state_copy(backdoor_scenario.original()), records, (0,))
+    names = [n for n, _ in result.model.named_parameters()]
+    offset = torch.cat([(result.model.state_dict()[n] - reference[n]).flatten() for n in names])
+    assert float(offset.norm()) <= result.info["radius"] * (1 + 1e-5)
+    assert result.info["ascent_steps"] >= 1
+    original = backdoor_scenario.audit(backdoor_scenario.original())
+    assert backdoor_scenario.audit(result.model)["backdoor_success"] < original["backdoor_success"]
+
+
+def test_finetune_and_neggrad_change_the_model_without_touching_the_input(backdoor_scenario):
+    original = backdoor_scenario.original()
+    before = [p.clone() for p in original.parameters()]
+    finetuned = unlearn("finetune", backdoor_scenario, rounds=1)
+    ascended = unlearn("neggrad", backdoor_scenario)
+    assert finetuned.info["rounds"] == 1 and ascended.info["steps"] == 5
+    for result in (finetuned, ascended):
+        assert any(not torch.equal(a, b) for a, b in zip(result.model.parameters(), before))
+    assert all(torch.equal(a, b) for a, b in zip(original.parameters(), before))
+
+
+def test_methods_refuse_a_request_without_the_federation(backdoor_scenario):
+    request = backdoor_scenario.request()
+    bare = UnlearningRequest(forget=request.forget, retain=request.retain, spec=request.spec)
+    for name in ("retrain", "conda", "federaser", "finetune", "pga"):
+        with pytest.raises(InvalidRequestError, match="FederatedScenario.request"):
+            obliviate.get_method("federated", name)().unlearn(backdoor_scenario.original(), bare)
