@@ -37,6 +37,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/classification.py
 	$(BIN)/python benchmarks/graph.py
+	$(BIN)/python benchmarks/federated.py
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache
