@@ -71,9 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
-def _group_members(pgid: int) -> list[int]:
-    """PIDs of the live processes in process group ``pgid`` (Linux ``/proc``)."""
-    members = []
+def live_processes() -> list[tuple[int, int, int]]:
+    """``(pid, parent pid, process group)`` of every live, non-zombie process (Linux ``/proc``;
+    empty elsewhere)."""
+    found = []
     for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
         if not entry.isdigit():
             continue
@@ -83,9 +84,14 @@ def _group_members(pgid: int) -> list[int]:
         except OSError:
             continue
         # After the command name: state, ppid, pgrp, ...
-        if int(fields[2]) == pgid and fields[0] != b"Z":
-            members.append(int(entry))
-    return members
+        if fields[0] != b"Z":
+            found.append((int(entry), int(fields[1]), int(fields[2])))
+    return found
+
+
+def _group_members(pgid: int) -> list[int]:
+    """PIDs of the live processes in process group ``pgid``."""
+    return [pid for pid, _, group in live_processes() if group == pgid]
 
 
 if __name__ == "__main__":

@@ -75,18 +75,9 @@ def write_flower_app(folder: str | os.PathLike) -> Path:
 
 def _children(pid: int) -> list[int]:
     """Direct children of ``pid`` (Linux ``/proc``; empty elsewhere)."""
-    found = []
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != b"Z":
-            found.append(int(entry))
-    return found
+    from obliviate.federated._supervise import live_processes
+
+    return [child for child, parent, _ in live_processes() if parent == pid]
 
 
 def descendants(pid: int) -> list[int]:
