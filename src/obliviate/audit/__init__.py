@@ -8,6 +8,7 @@ gaps to gold (:mod:`~obliviate.audit.gaps`) and deletion certificates
 
 from __future__ import annotations
 
+from obliviate.audit.backdoor import backdoor_success
 from obliviate.audit.certificate import (
     forget_ids_sha256,
     make_certificate,
@@ -17,10 +18,18 @@ from obliviate.audit.certificate import (
 )
 from obliviate.audit.divergence import activation_distance, js_divergence, kl_divergence, zrf_score
 from obliviate.audit.gaps import gap_to_gold, gaps_to_gold
-from obliviate.audit.mia import cross_entropy_per_example, entropy, entropy_svc_mia, loss_mia_auc
+from obliviate.audit.mia import (
+    cross_entropy_per_example,
+    entropy,
+    entropy_svc_mia,
+    loss_mia_auc,
+    sorted_softmax_mia,
+)
 from obliviate.audit.relearn import relearn_steps
 
 __all__ = [
+    "backdoor_success",
+    "sorted_softmax_mia",
     "activation_distance",
     "cross_entropy_per_example",
     "entropy",

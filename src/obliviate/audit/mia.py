@@ -1,6 +1,6 @@
 """Membership-inference attacks used to check that forgotten data looks unseen.
 
-Two attacks:
+Three attacks:
 
 * :func:`entropy_svc_mia` — the attack of the Bad Teacher line of work (Chundawat et al.,
   AAAI 2023; Tarun et al., 2023): the entropy of the model's softmax output is the single
@@ -12,6 +12,11 @@ Two attacks:
   a logistic regression on the per-example cross-entropy separates forget (members under
   the original model) from test examples; the score is its ROC AUC under stratified
   cross-validation. 0.5 means the forget set is indistinguishable from unseen data.
+* :func:`sorted_softmax_mia` — the attack used to evaluate FedEraser (Liu et al., IWQoS
+  2021) and ConDa, after Shokri et al. (S&P 2017): each example is described by the
+  model's softmax vector sorted in decreasing order (so the attack learns confidence, not
+  class identity); a classifier fitted on known members and non-members is asked about the
+  forgotten data against other unseen data, reported as balanced accuracy and ROC AUC.
 """
 
 from __future__ import annotations
@@ -182,3 +187,61 @@ def loss_mia_auc(
         LogisticRegression(), features, targets, cv=splits, method="predict_proba"
     )[:, 1]
     return float(roc_auc_score(targets, scores))
+
+
+def sorted_features(probs: np.ndarray) -> np.ndarray:
+    """Softmax rows sorted in decreasing order (the attack's features)."""
+    return -np.sort(-np.asarray(probs, dtype=np.float64), axis=1)
+
+
+def sorted_softmax_mia(
+    member_probs: np.ndarray,
+    nonmember_probs: np.ndarray,
+    target_probs: np.ndarray,
+    holdout_probs: np.ndarray,
+    *,
+    max_per_side: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Membership attack on sorted softmax vectors: accuracy and AUC on the target set.
+
+    The attack model, ``HistGradientBoostingClassifier`` (scikit-learn), is fitted on
+    balanced samples of ``member_probs`` (label 1) and ``nonmember_probs`` (label 0). It is
+    evaluated on ``target_probs`` (the data whose membership is in question, label 1) and
+    as many ``holdout_probs`` rows (unseen data, label 0), both sampled to the same size.
+
+    Args:
+        member_probs: softmax outputs on known training members.
+        nonmember_probs: softmax outputs on known non-members (not used for evaluation).
+        target_probs: softmax outputs on the forgotten data.
+        holdout_probs: softmax outputs on other unseen data.
+        max_per_side: at most this many rows per side when fitting (seeded sample).
+        seed: seeds the samples and the classifier.
+
+    Returns:
+        ``(accuracy, auc)`` of the attack on the balanced evaluation set.
+
+    Raises:
+        InvalidRequestError: when a side has fewer than two rows.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+
+    sides = {"member": member_probs, "non-member": nonmember_probs, "target": target_probs, "holdout": holdout_probs}
+    for name, rows in sides.items():
+        if len(rows) < 2:
+            raise InvalidRequestError(f"sorted_softmax_mia needs at least two {name} rows; got {len(rows)}")
+    rng = np.random.default_rng(seed)
+    fit_count = min(len(member_probs), len(nonmember_probs), max_per_side)
+    members = sorted_features(member_probs)[rng.choice(len(member_probs), fit_count, replace=False)]
+    others = sorted_features(nonmember_probs)[rng.choice(len(nonmember_probs), fit_count, replace=False)]
+    attack = HistGradientBoostingClassifier(max_iter=100, random_state=seed)
+    attack.fit(np.concatenate([members, others]), np.concatenate([np.ones(fit_count), np.zeros(fit_count)]))
+    eval_count = min(len(target_probs), len(holdout_probs))
+    targets = sorted_features(target_probs)[rng.choice(len(target_probs), eval_count, replace=False)]
+    holdout = sorted_features(holdout_probs)[rng.choice(len(holdout_probs), eval_count, replace=False)]
+    features = np.concatenate([targets, holdout])
+    truth = np.concatenate([np.ones(eval_count), np.zeros(eval_count)])
+    accuracy = float((attack.predict(features) == truth).mean())
+    auc = float(roc_auc_score(truth, attack.predict_proba(features)[:, 1]))
+    return accuracy, auc
