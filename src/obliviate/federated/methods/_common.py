@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from obliviate.federated.engine import FederationOutcome
-from obliviate.federated.models import load_state_into
+from obliviate.federated.models import load_state_into, state_copy
 
 FEDERATED_KINDS = frozenset({"client"})
 
@@ -14,3 +14,19 @@ def adopt(model: nn.Module, outcome: FederationOutcome) -> dict[str, float]:
     """Load a federation run's final weights into ``model``; return its timings for ``info``."""
     load_state_into(model, outcome.state)
     return outcome.info()
+
+
+def rounds_on_retained(
+    model: nn.Module, federation, *, rounds: int, seed: int, training: dict | None = None
+) -> dict[str, float]:
+    """Run ``rounds`` of FedAvg over the retained clients, starting from ``model``'s weights,
+    and load the result into ``model``; returns the run's timings for ``info``."""
+    extra = {"training": training} if training is not None else {}
+    outcome = federation.run(
+        participants=federation.retain_clients,
+        rounds=rounds,
+        initial_state=state_copy(model),
+        seed=seed,
+        **extra,
+    )
+    return adopt(model, outcome)

@@ -12,8 +12,7 @@ from obliviate.core.contracts import Unlearner, UnlearningRequest
 from obliviate.core.params import NONE, Interval
 from obliviate.core.registry import register
 from obliviate.federated.federation import federation_of
-from obliviate.federated.methods._common import FEDERATED_KINDS, adopt
-from obliviate.federated.models import state_copy
+from obliviate.federated.methods._common import FEDERATED_KINDS, rounds_on_retained
 
 
 @register("federated", "finetune")
@@ -38,11 +37,7 @@ class Finetune(Unlearner):
 
     def _unlearn(self, model, request: UnlearningRequest):
         federation = federation_of(request, self.name)
-        outcome = federation.run(
-            participants=federation.retain_clients,
-            rounds=self.rounds,
-            initial_state=state_copy(model),
-            training={"epochs": self.local_epochs},
-            seed=request.seed + 1,
+        info = rounds_on_retained(
+            model, federation, rounds=self.rounds, seed=request.seed + 1, training={"epochs": self.local_epochs}
         )
-        return model, adopt(model, outcome)
+        return model, info

@@ -18,8 +18,7 @@ from obliviate.core.registry import register
 from obliviate.core.timing import Stopwatch
 from obliviate.core.training import fit
 from obliviate.federated.federation import federation_of
-from obliviate.federated.methods._common import FEDERATED_KINDS, adopt
-from obliviate.federated.models import state_copy
+from obliviate.federated.methods._common import FEDERATED_KINDS, rounds_on_retained
 
 
 def ascent_loss(model: nn.Module, batch: tuple):
@@ -72,11 +71,5 @@ class NegGrad(Unlearner):
         info = {"steps": float(history["steps"]), "ascent_seconds": watch.seconds}
         if self.post_rounds > 0:
             federation = federation_of(request, self.name)
-            outcome = federation.run(
-                participants=federation.retain_clients,
-                rounds=self.post_rounds,
-                initial_state=state_copy(model),
-                seed=request.seed + 3,
-            )
-            info.update(adopt(model, outcome))
+            info.update(rounds_on_retained(model, federation, rounds=self.post_rounds, seed=request.seed + 3))
         return model, info

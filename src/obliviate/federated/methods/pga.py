@@ -38,7 +38,7 @@ from obliviate.core.seeding import torch_generator
 from obliviate.core.timing import Stopwatch
 from obliviate.core.training import accuracy, fit, make_optimizer
 from obliviate.federated.federation import federation_of
-from obliviate.federated.methods._common import FEDERATED_KINDS, adopt
+from obliviate.federated.methods._common import FEDERATED_KINDS, rounds_on_retained
 from obliviate.federated.methods.neggrad import ascent_loss
 from obliviate.federated.models import build_from_spec, load_state_into, state_copy
 from obliviate.federated.records import FederationRecords
@@ -173,11 +173,5 @@ class PGA(Unlearner):
                 model.eval()
         info = {"ascent_seconds": watch.seconds, "ascent_steps": float(progress["steps"]), "radius": radius}
         if self.post_rounds > 0:
-            outcome = federation.run(
-                participants=federation.retain_clients,
-                rounds=self.post_rounds,
-                initial_state=state_copy(model),
-                seed=request.seed + 4,
-            )
-            info.update(adopt(model, outcome))
+            info.update(rounds_on_retained(model, federation, rounds=self.post_rounds, seed=request.seed + 4))
         return model, info
