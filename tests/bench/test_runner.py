@@ -54,7 +54,7 @@ def test_summary_has_original_gold_and_method_rows_with_mean_and_std(report):
         row = summary_row(report, name)
         assert row["runs"] == 2
         for key in ACCEPTANCE_METRICS:
-            assert set(row[key]) == {"mean", "std"}
+            assert set(row[key]) == {"mean", "std", "n"}
             assert isinstance(row[key]["mean"], float) and row[key]["std"] >= 0.0
     assert report["seeds"] == [0, 1] and report["methods"] == ["finetune", "random_only"]
     assert report["params"]["finetune"]["epochs"] == 1 and "retrain" in report["params"]
@@ -65,8 +65,8 @@ def test_gold_is_retrain_which_forgets_the_class_the_original_knows(report):
     # A network that never saw class 3 practically never predicts it; the original does.
     assert gold["forget_accuracy"]["mean"] <= 0.05
     assert original["forget_accuracy"]["mean"] >= 0.5
-    assert gold["speedup"] == {"mean": 1.0, "std": 0.0}
-    assert all(value == {"mean": 0.0, "std": 0.0} for value in gold["gap_to_gold"].values())
+    assert gold["speedup"]["mean"] == 1.0 and gold["speedup"]["std"] == 0.0
+    assert all(value["mean"] == 0.0 and value["std"] == 0.0 for value in gold["gap_to_gold"].values())
 
 
 def test_speedup_is_gold_seconds_over_method_seconds_of_the_same_seed(report):
@@ -148,3 +148,76 @@ def test_seeds_as_count_or_list():
 def test_an_option_the_task_does_not_take_is_a_clear_error():
     with pytest.raises(InvalidRequestError, match="does not take one of the options"):
         run_bench("classification", methods=["finetune"], seeds=1, options={"clients": 3}, progress=False)
+
+
+class CrashesAlways(Finetune):
+    def _unlearn(self, model, request):
+        raise ValueError("a bug in the method")
+
+
+def test_a_failing_flop_count_or_method_is_recorded_and_the_bench_goes_on():
+    import obliviate.core.contracts as contracts
+
+    def broken_counter(fn):
+        raise RuntimeError("not supported under the counter")
+
+    with pytest.MonkeyPatch.context() as patch:
+        registry.methods("classification")
+        patch.setitem(registry._METHODS["classification"], "always_crash", CrashesAlways)
+        CrashesAlways.task, CrashesAlways.name = "classification", "always_crash"
+        patch.setattr(contracts, "count_flops", broken_counter)
+        report = run_bench(
+            "classification",
+            methods=["always_crash", "finetune"],
+            seeds=1,
+            options=OPTIONS,
+            method_params={"finetune": {"epochs": 1}},
+            count_flops=True,
+            progress=False,
+        )
+    counted = _runs(report, "finetune")[0]
+    assert counted["status"] == "ok" and counted["flops"] is None and counted["metrics"]
+    assert "FLOPs not counted: RuntimeError" in counted["info"]["flops_error"]
+    crashed = _runs(report, "always_crash")[0]
+    assert crashed["status"] == "skipped" and "ValueError: a bug in the method" in crashed["reason"]
+
+
+def test_unsir_runs_under_the_flop_counter(tiny_request):
+    from obliviate.classification.methods.unsir import Unsir
+
+    model, request = tiny_request
+    result = Unsir(noise_steps=2, repair_epochs=1).unlearn(model, request, count_flops_too=True)
+    assert result.flops > 0
+
+
+def test_the_paper_preset_takes_each_methods_paper_params():
+    ssd = build_unlearner("classification", "ssd", preset="paper")
+    assert ssd.alpha == 10.0 and ssd.importance == "batch" and ssd.data_importance_on == "train"
+    assert build_unlearner("classification", "ssd", {"alpha": 3.0}, preset="paper").alpha == 3.0
+    with pytest.raises(InvalidParameterError, match="preset"):
+        build_unlearner("classification", "ssd", preset="mine")
+
+
+@pytest.fixture(scope="module")
+def tiny_request():
+    import torch
+    from torch.utils.data import TensorDataset
+
+    from obliviate.classification.models import build_model
+    from obliviate.core.contracts import UnlearningRequest
+    from obliviate.core.training import fit
+    from obliviate.data.datasets import load_classification
+    from obliviate.data.forget import parse_forget_spec
+
+    data = load_classification("digits", seed=0)
+    x, y = torch.from_numpy(data.x_train[:200]), torch.from_numpy(data.y_train[:200])
+    model = build_model("mlp", data.input_shape, data.num_classes, seed=0)
+    fit(model, TensorDataset(x, y), epochs=3, seed=0)
+    forget = y == 3
+    return model, UnlearningRequest(
+        forget=TensorDataset(x[forget], y[forget]),
+        retain=TensorDataset(x[~forget], y[~forget]),
+        spec=parse_forget_spec("class:3"),
+        num_classes=10,
+        extras={"forget_classes": (3,)},
+    )

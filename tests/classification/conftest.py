@@ -64,3 +64,13 @@ def digits_scenario(tmp_path_factory):
         return scenarios[spec]
 
     return build
+
+
+@pytest.fixture(scope="session")
+def digits_random_seeds(tmp_path_factory) -> list[ClassificationScenario]:
+    """The digits scenario forgetting a random 10% at seeds 0, 1 and 2 (trained once per session)."""
+    cache = tmp_path_factory.getbasetemp() / "classification-models"
+    return [
+        ClassificationScenario(dataset="digits", forget="random:0.1", model="cnn", seed=seed, cache_dir=cache)
+        for seed in (0, 1, 2)
+    ]

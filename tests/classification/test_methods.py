@@ -166,22 +166,27 @@ def test_unsir_on_a_random_spec_learns_noise_for_each_forget_label(digits_scenar
     _, forget_labels = dataset_tensors(request.forget)
     assert result.info["noise_labels"] == sorted(set(forget_labels.tolist()))
     assert result.info["noise_examples"] <= len(request.forget)
-    gold_forget = accuracy(scenario.gold(), request.forget)
-    assert abs(accuracy(result.model, request.forget) - gold_forget) <= 0.05
 
 
-# -- bad_teacher and random_label on a random 10% ----------------------------------------
+# -- random forgetting: forget accuracy alone accepts a model that did nothing -------------
+
+RANDOM_TOLERANCE = 0.03
 
 
-@pytest.mark.parametrize("name", ["bad_teacher", "random_label"])
-def test_random_ten_percent_keeps_forget_accuracy_within_003_of_gold(name, digits_scenario):
-    """Forgetting random examples should leave them as well classified as unseen data is."""
-    scenario = digits_scenario("random:0.1")
-    request = scenario.request()
-    result = make(name).unlearn(scenario.original(), request)
-    gold_forget = accuracy(scenario.gold(), request.forget)
-    assert abs(accuracy(result.model, request.forget) - gold_forget) <= 0.03
-    assert accuracy(result.model, request.validation) >= accuracy(scenario.gold(), request.validation) - 0.05
+def random_forgetting_gaps(model, scenario) -> tuple[float, float]:
+    """``(|forget accuracy - gold's|, |entropy-SVC membership - gold's|)`` on a random spec."""
+    request, gold = scenario.request(), scenario.gold()
+    forget_gap = abs(accuracy(model, request.forget) - accuracy(gold, request.forget))
+    audit, gold_audit = scenario.audit(model), scenario.audit(gold)
+    return forget_gap, abs(audit["mia"] - gold_audit["mia"])
+
+
+def test_the_identity_control_fails_the_random_forgetting_check(identity, digits_random_seeds, median):
+    # Measured at seeds 0-2: the original is within 0.007 of gold's forget accuracy (so that
+    # figure alone would accept it) but 0.044-0.074 above gold's membership score.
+    gaps = [random_forgetting_gaps(identity.unlearn(s.original(), s.request()).model, s) for s in digits_random_seeds]
+    assert median(f for f, _ in gaps) <= RANDOM_TOLERANCE
+    assert median(m for _, m in gaps) > RANDOM_TOLERANCE, gaps
 
 
 def test_bad_teacher_makes_forget_outputs_as_uninformed_as_a_random_network(digits_scenario):
@@ -211,3 +216,57 @@ def test_method_runs_on_cuda_and_keeps_the_model_there(name, tiny):
         tiny.model.to("cpu")
     assert all(t.device.type == "cuda" for t in result.model.state_dict().values())
     assert model_device(result.model).type == "cuda"
+
+
+def test_the_two_importance_estimators_select_the_same_parameters_at_batch_size_one(tiny):
+    from obliviate.classification.methods.ssd import batch_fisher_diagonal
+
+    data = torch.utils.data.Subset(tiny.request.retain, range(20))
+    per_example = fisher_diagonal(tiny.model, data, batch_size=7)
+    per_batch = batch_fisher_diagonal(tiny.model, data, batch_size=1)
+    for name, value in per_example.items():
+        torch.testing.assert_close(per_batch[name], value, rtol=1e-4, atol=1e-10)
+    forget = torch.utils.data.Subset(tiny.request.forget, range(10))
+    f_example, f_batch = fisher_diagonal(tiny.model, forget), batch_fisher_diagonal(tiny.model, forget, batch_size=1)
+    for name in per_example:
+        assert torch.equal(f_example[name] > 5 * per_example[name], f_batch[name] > 5 * per_batch[name])
+
+
+def test_ssd_warns_when_it_selects_no_parameter(tiny):
+    with pytest.warns(UserWarning, match=r"selected \d of"):
+        result = make("ssd", alpha=1e12).unlearn(tiny.model, tiny.request)
+    assert result.info["dampened_parameters"] < 10 and "unchanged" in result.info["warning"]
+
+
+class RawDigitsMLP(nn.Module):
+    """A digits classifier holding raw parameters: reset_parameters() cannot re-draw it."""
+
+    def __init__(self):
+        super().__init__()
+        self.w1 = nn.Parameter(torch.randn(64, 32) * 0.125)
+        self.b1 = nn.Parameter(torch.zeros(32))
+        self.w2 = nn.Parameter(torch.randn(32, 10) * 0.18)
+
+    def forward(self, x):
+        return torch.relu(x.flatten(1) @ self.w1 + self.b1) @ self.w2
+
+
+def test_retrain_and_the_incompetent_teacher_start_from_a_fresh_factory_model(tiny):
+    from dataclasses import replace
+
+    from obliviate.core.errors import UnsupportedModelError
+    from obliviate.core.training import fit
+
+    torch.manual_seed(0)
+    model = RawDigitsMLP()
+    everything = torch.utils.data.ConcatDataset([tiny.request.forget, tiny.request.retain])
+    fit(model, everything, epochs=30, lr=3e-3, seed=0)
+    assert accuracy(model, tiny.request.forget) > 0.9
+    with pytest.raises(UnsupportedModelError, match="factory"):
+        make("retrain").unlearn(model, tiny.request)
+    request = replace(tiny.request, model_factory=RawDigitsMLP, extras={**tiny.request.extras, "training": {"epochs": 30}})
+    retrained = make("retrain", lr=3e-3).unlearn(model, request).model
+    assert accuracy(retrained, request.forget) == 0.0  # a model that never saw class 3
+    assert accuracy(retrained, request.retain) > 0.9
+    taught = make("bad_teacher", epochs=10).unlearn(model, request).model
+    assert accuracy(taught, request.forget) < 0.5  # a copy of the original as teacher leaves it above 0.9

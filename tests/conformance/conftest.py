@@ -61,3 +61,16 @@ def digits_class3(tmp_path_factory) -> ClassificationScenario:
     scenario.original()
     scenario.gold()
     return scenario
+
+
+@pytest.fixture(scope="session")
+def digits_class3_seeds(tmp_path_factory) -> list[ClassificationScenario]:
+    """The full digits scenario forgetting class 3 at seeds 0, 1 and 2 (trained once per session)."""
+    cache = tmp_path_factory.getbasetemp() / "classification-models"
+    scenarios = []
+    for seed in (0, 1, 2):
+        scenario = ClassificationScenario(dataset="digits", forget="class:3", model="cnn", seed=seed, cache_dir=cache)
+        scenario.original()
+        scenario.gold()
+        scenarios.append(scenario)
+    return scenarios

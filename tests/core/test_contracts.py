@@ -126,3 +126,31 @@ def test_counting_flops_gives_the_exact_count_of_a_linear_layer():
     # A Linear(4 -> 3) forward on 8 rows is an 8x4 by 4x3 matrix product: 2 * 8 * 4 * 3 FLOPs.
     result = Forward().unlearn(model(), request(), count_flops_too=True)
     assert result.flops == 2 * 8 * 4 * 3
+
+
+def test_unlearn_leaves_the_callers_global_random_generators_as_they_were():
+    import random
+
+    import numpy as np
+    import torch
+    from torch.utils.data import TensorDataset
+
+    from obliviate.core.contracts import Unlearner, UnlearningRequest
+
+    class Draws(Unlearner):
+        name, task, needs_retain = "draws", "test", False
+
+        def __init__(self):
+            pass
+
+        def _unlearn(self, model, request):
+            random.random(), np.random.rand(), torch.rand(1)
+            return model
+
+    model = torch.nn.Linear(1, 1)
+    random.seed(11), np.random.seed(11), torch.manual_seed(11)
+    expected = (random.random(), np.random.rand(), float(torch.rand(1)))
+    random.seed(11), np.random.seed(11), torch.manual_seed(11)
+    request = UnlearningRequest(forget=TensorDataset(torch.zeros(2, 1), torch.zeros(2)), seed=5)
+    Draws().unlearn(model, request)
+    assert (random.random(), np.random.rand(), float(torch.rand(1))) == expected

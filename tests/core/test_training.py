@@ -115,3 +115,40 @@ def test_accuracy_of_an_empty_set_is_nan_and_unknown_optimizers_are_refused():
     assert torch.isnan(torch.tensor(accuracy(mlp(0), empty)))
     with pytest.raises(InvalidParameterError, match="optimizer must be one of adam, sgd, adamw; got 'rmsprop'"):
         make_optimizer(mlp(0).parameters(), "rmsprop")
+
+
+class RawMLP(nn.Module):
+    """A classifier holding its weights as raw parameters (no reset_parameters)."""
+
+    def __init__(self):
+        super().__init__()
+        self.w1 = nn.Parameter(torch.randn(4, 8) * 0.5)
+        self.w2 = nn.Parameter(torch.randn(8, 3) * 0.5)
+
+    def forward(self, x):
+        return torch.relu(x @ self.w1) @ self.w2
+
+
+def test_reinitialize_refuses_raw_parameters_naming_them():
+    from obliviate.core.errors import UnsupportedModelError
+
+    with pytest.raises(UnsupportedModelError, match=r"w1, w2.*factory"):
+        reinitialize(RawMLP(), seed=0)
+
+
+def test_reinitialize_covers_multihead_attention_weights():
+    attention = nn.MultiheadAttention(8, 2)
+    before = attention.in_proj_weight.detach().clone()
+    reinitialize(attention, seed=3)
+    assert not torch.equal(before, attention.in_proj_weight)
+
+
+def test_fresh_model_uses_the_factory_seeded_and_checks_the_architecture():
+    from obliviate.core.errors import UnsupportedModelError
+    from obliviate.core.training import fresh_model
+
+    trained = RawMLP()
+    first, second = fresh_model(trained, seed=4, factory=RawMLP), fresh_model(trained, seed=4, factory=RawMLP)
+    assert state_sha256(first) == state_sha256(second) != state_sha256(trained)
+    with pytest.raises(UnsupportedModelError, match="state_dict differs"):
+        fresh_model(trained, seed=0, factory=lambda: nn.Linear(4, 3))

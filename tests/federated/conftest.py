@@ -51,3 +51,18 @@ def backdoor_scenario(tmp_path_factory) -> FederatedScenario:
     scenario.original()
     scenario.gold()
     return scenario
+
+
+@pytest.fixture(scope="session")
+def backdoor_scenarios(backdoor_scenario, tmp_path_factory) -> list[FederatedScenario]:
+    """The backdoor federation at seeds 0, 1 and 2 (seed 0 is ``backdoor_scenario``)."""
+    scenarios = [backdoor_scenario]
+    for seed in (1, 2):
+        scenario = FederatedScenario(
+            dataset="digits", clients=10, forget="client:0", backdoor=True, seed=seed,
+            cache_dir=tmp_path_factory.mktemp(f"federated-cache-{seed}"),
+        )
+        scenario.original()
+        scenario.gold()
+        scenarios.append(scenario)
+    return scenarios

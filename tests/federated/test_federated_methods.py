@@ -39,13 +39,35 @@ def test_original_learns_the_backdoor_and_gold_does_not(backdoor_scenario):
     assert all(0.0 <= value <= 1.0 for value in original.values())
 
 
-def test_conda_cuts_backdoor_to_gold_level_and_keeps_test_accuracy(backdoor_scenario):
+def backdoor_acceptance(unlearner, scenarios, median, *, max_test_drop: float) -> tuple[bool, str]:
+    """Median over seeds 0-2: backdoor success within 0.15 of gold's, test accuracy at most
+    ``max_test_drop`` below the original's."""
+    gaps, drops = [], []
+    for scenario in scenarios:
+        model = unlearner.unlearn(scenario.original(), scenario.request()).model
+        audit, gold = scenario.audit(model), scenario.audit(scenario.gold())
+        gaps.append(abs(audit["backdoor_success"] - gold["backdoor_success"]))
+        drops.append(scenario.audit(scenario.original())["test_accuracy"] - audit["test_accuracy"])
+    ok = median(gaps) <= 0.15 and median(drops) <= max_test_drop
+    return ok, f"backdoor gaps to gold {gaps}, test accuracy drops {drops}"
+
+
+# Measured at seeds 0-2: conda backdoor 0.10/0.04/0.00 (gold 0.00), test drop 0.04-0.07;
+# federaser backdoor 0.00 on every seed, test drop 0.10-0.11.
+@pytest.mark.parametrize(("name", "max_test_drop"), [("conda", 0.10), ("federaser", 0.15)])
+def test_removes_the_backdoor_to_gold_level_and_keeps_test_accuracy(name, max_test_drop, backdoor_scenarios, median):
+    ok, detail = backdoor_acceptance(obliviate.get_method("federated", name)(), backdoor_scenarios, median,
+                                     max_test_drop=max_test_drop)
+    assert ok, detail
+
+
+def test_the_identity_control_fails_the_backdoor_check(identity, backdoor_scenarios, median):
+    ok, detail = backdoor_acceptance(identity, backdoor_scenarios, median, max_test_drop=0.10)
+    assert not ok, detail
+
+
+def test_conda_dampens_a_small_share_of_the_weights(backdoor_scenario):
     result = unlearn("conda", backdoor_scenario)
-    conda = backdoor_scenario.audit(result.model)
-    gold = backdoor_scenario.audit(backdoor_scenario.gold())
-    original = backdoor_scenario.audit(backdoor_scenario.original())
-    assert abs(conda["backdoor_success"] - gold["backdoor_success"]) <= 0.15
-    assert original["test_accuracy"] - conda["test_accuracy"] <= 0.10
     assert 0 < result.info["dampened_fraction"] < 0.1
 
 
@@ -81,12 +103,9 @@ def test_retrain_through_flower_reproduces_gold_bit_for_bit(backdoor_scenario):
     assert 0 < result.info["compute_seconds"] <= result.info["flower_seconds"] <= result.seconds
 
 
-def test_federaser_removes_the_backdoor_with_calibrated_rounds(backdoor_scenario):
+def test_federaser_calibrates_with_the_stored_rounds(backdoor_scenario):
     result = unlearn("federaser", backdoor_scenario)
-    audit = backdoor_scenario.audit(result.model)
     assert result.info["calibration_rounds"] == 4  # stored rounds 1, 3, 5, 7, 9
-    assert audit["backdoor_success"] <= 0.15
-    assert audit["test_accuracy"] >= 0.7
 
 
 def test_pga_ascent_stays_inside_the_ball_around_the_reference(backdoor_scenario):

@@ -9,6 +9,7 @@ import torch
 from graph_fixtures import needs_torch_geometric
 
 import obliviate
+from controls import Identity
 from obliviate.core.contracts import UnlearningResult
 from obliviate.core.errors import InvalidParameterError, UnsupportedModelError
 
@@ -98,29 +99,49 @@ def test_gnndelete_trains_only_its_deletion_operators(tiny, run_store):
 
 
 @pytest.fixture(scope="session")
-def deletions(edge_scenario) -> dict[str, dict[str, float]]:
-    """Audit of the original, gold, gnndelete and d2dgn (default hyper-parameters)."""
-    original, gold = edge_scenario.original(), edge_scenario.gold()
-    request = edge_scenario.request()
-    models = {"original": original, "gold": gold}
-    for name in ("gnndelete", "d2dgn"):
-        models[name] = make(name).unlearn(original, request).model
-    return {name: edge_scenario.audit(model, original=original, gold=gold) for name, model in models.items()}
+def deletions(edge_scenarios) -> list[dict[str, dict[str, float]]]:
+    """Per seed 0-2: audits of the original, gold, gnndelete, d2dgn and the identity control."""
+    audits = []
+    for scenario in edge_scenarios:
+        original, gold = scenario.original(), scenario.gold()
+        request = scenario.request()
+        models = {"original": original, "gold": gold}
+        for name in ("gnndelete", "d2dgn"):
+            models[name] = make(name).unlearn(original, request).model
+        models["identity"] = Identity().unlearn(original, request).model
+        audits.append({name: scenario.audit(m, original=original, gold=gold) for name, m in models.items()})
+    return audits
+
+
+def edge_acceptance(audits, name, median) -> tuple[bool, str]:
+    """Median over seeds: the deleted-edge AUC closes at least 40% of the gap between the
+    original and gold, and test AUC stays within 0.05 of the original's."""
+    closed = median(
+        abs(a[name]["deleted_auc"] - a["gold"]["deleted_auc"]) / abs(a["original"]["deleted_auc"] - a["gold"]["deleted_auc"])
+        for a in audits
+    )
+    test_drop = median(a["original"]["test_auc"] - a[name]["test_auc"] for a in audits)
+    return closed < 0.6 and test_drop <= 0.05, f"remaining gap share {closed:.2f}, test AUC drop {test_drop:.3f}"
 
 
 @pytest.mark.parametrize("name", ["d2dgn", "gnndelete"])
-def test_deleted_edge_auc_moves_toward_gold_while_test_auc_holds(name, deletions):
-    original, gold, method = deletions["original"], deletions["gold"], deletions[name]
-    # Measured at seed 2: deleted-edge AUC original 0.240, gold 0.122, gnndelete 0.167,
-    # d2dgn 0.178; test AUC 0.720, 0.690, 0.696, 0.713.
-    assert abs(method["deleted_auc"] - gold["deleted_auc"]) < 0.6 * abs(original["deleted_auc"] - gold["deleted_auc"])
-    assert abs(method["test_auc"] - original["test_auc"]) <= 0.05
-    assert method["mi_ratio"] > 1.0  # the deleted edges look less like training edges
+def test_deleted_edge_auc_moves_toward_gold_while_test_auc_holds(name, deletions, median):
+    # Measured at seeds 0-2: remaining gap share gnndelete 0.88/0.41/0.36, d2dgn 0.50/0.51/0.48;
+    # test AUC drops at most 0.05 (gnndelete, seed 1).
+    ok, detail = edge_acceptance(deletions, name, median)
+    assert ok, detail
+    assert median(a[name]["mi_ratio"] for a in deletions) > 1.0  # deleted edges look less like training edges
+
+
+def test_the_identity_control_fails_the_edge_deletion_check(deletions, median):
+    ok, detail = edge_acceptance(deletions, "identity", median)
+    assert not ok, detail
 
 
 def test_d2dgn_keeps_the_forward_cost_and_gnndelete_adds_its_operators(deletions):
-    assert deletions["d2dgn"]["forward_flops"] == deletions["original"]["forward_flops"]
-    assert deletions["gnndelete"]["forward_flops"] > deletions["original"]["forward_flops"]
+    audit = deletions[0]
+    assert audit["d2dgn"]["forward_flops"] == audit["original"]["forward_flops"]
+    assert audit["gnndelete"]["forward_flops"] > audit["original"]["forward_flops"]
 
 
 def test_bench_runner_gives_a_row_per_method_with_the_graph_metrics():

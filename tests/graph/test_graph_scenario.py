@@ -105,13 +105,18 @@ def test_same_seed_gives_the_same_split_and_the_same_original_model(tmp_path):
     assert torch.equal(trained["convs.0.lin.weight"], a["convs.0.lin.weight"])
 
 
-def test_the_original_memorises_the_deleted_edges_and_gold_does_not(edge_scenario):
-    original, gold = edge_scenario.original(), edge_scenario.gold()
-    before = edge_scenario.audit(original, original=original)
-    after = edge_scenario.audit(gold, original=original)
-    assert before["mi_ratio"] == pytest.approx(1.0)
-    # Measured at seed 2: original 0.240, gold 0.122; both link predictors are useful (~0.7).
-    assert after["deleted_auc"] < before["deleted_auc"] - 0.08
-    assert after["mi_ratio"] > 1.2
-    assert min(before["test_auc"], after["test_auc"]) > 0.65
-    assert before["forward_flops"] == after["forward_flops"] > 0
+def test_the_original_memorises_the_deleted_edges_and_gold_does_not(edge_scenarios, median):
+    rows = []
+    for scenario in edge_scenarios:
+        original, gold = scenario.original(), scenario.gold()
+        before = scenario.audit(original, original=original)
+        after = scenario.audit(gold, original=original)
+        assert before["mi_ratio"] == pytest.approx(1.0)
+        assert before["forward_flops"] == after["forward_flops"] > 0
+        rows.append((before, after))
+    # Measured at seeds 0-2: deleted-edge AUC original 0.29/0.26/0.24, gold 0.16/0.11/0.12;
+    # membership AUC against same-class held-out edges 0.54-0.63 vs gold's 0.41-0.45.
+    assert median(b["deleted_auc"] - a["deleted_auc"] for b, a in rows) > 0.08
+    assert median(a["mi_ratio"] for _, a in rows) > 1.2
+    assert median(b["mia_auc"] - a["mia_auc"] for b, a in rows) > 0.05
+    assert median(min(b["test_auc"], a["test_auc"]) for b, a in rows) > 0.65

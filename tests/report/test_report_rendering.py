@@ -80,7 +80,7 @@ def test_summary_statistics_are_mean_and_sample_std_over_seeds(report):
     # gaps 0.3 - 0.1 and 0.2 - 0.0 are both 0.2: paired by seed, std 0
     assert finetune["gap_to_gold"]["forget_accuracy"]["mean"] == pytest.approx(0.2, abs=1e-12)
     assert finetune["gap_to_gold"]["forget_accuracy"]["std"] == pytest.approx(0.0, abs=1e-12)
-    assert finetune["speedup"] == {"mean": 4.0, "std": 0.0}
+    assert finetune["speedup"] == {"mean": 4.0, "std": 0.0, "n": 2}
     assert summary_row(report, "gold")["seconds"]["mean"] == pytest.approx(3.0)
     assert "seconds" not in summary_row(report, "original")
     ssd = summary_row(report, "ssd")
@@ -92,8 +92,25 @@ def test_mean_std_matches_numpy_and_ignores_missing_values():
     stat = mean_std(values + [None, float("nan")])
     assert stat["mean"] == pytest.approx(np.mean(values), abs=1e-12)
     assert stat["std"] == pytest.approx(np.std(values, ddof=1), abs=1e-12)
-    assert mean_std([0.7]) == {"mean": 0.7, "std": 0.0}
-    assert mean_std([None]) == {"mean": None, "std": None}
+    assert stat["n"] == 4
+    assert mean_std([0.7]) == {"mean": 0.7, "std": 0.0, "n": 1}
+    assert mean_std([None, float("nan")]) == {"mean": None, "std": None, "n": 0}
+
+
+def test_a_nan_seed_is_counted_out_and_shown_never_as_zero():
+    from obliviate.report.tables import format_stat
+
+    runs = [
+        {"seed": seed, "method": name, "role": "gold" if name == "gold" else "method", "status": "ok",
+         "reason": None, "metrics": {"mia_auc": value}, "seconds": 1.0, "speedup": 1.0, "flops": None, "info": {}}
+        for seed, value in enumerate([0.6, None, 0.8])
+        for name in ("gold", "m")
+    ]
+    row = summarise(runs, methods=["m"], metrics=["mia_auc"])[-1]
+    assert row["runs"] == 3
+    assert row["mia_auc"]["n"] == 2 and row["mia_auc"]["mean"] == pytest.approx(0.7)
+    assert format_stat(row["mia_auc"], "mia_auc", runs=row["runs"]).endswith("[2/3]")
+    assert format_stat(mean_std([None]), "mia_auc", runs=3) == "—"
 
 
 def test_validate_report_accepts_a_built_report_and_survives_a_json_round_trip(report, tmp_path):

@@ -23,6 +23,8 @@ from obliviate.audit.mia import (
     entropy,
     entropy_svc_mia,
     loss_mia_auc,
+    matched_nonmembers,
+    membership_auc,
     sorted_softmax_mia,
 )
 from obliviate.audit.relearn import relearn_steps
@@ -40,6 +42,8 @@ __all__ = [
     "js_divergence",
     "kl_divergence",
     "loss_mia_auc",
+    "matched_nonmembers",
+    "membership_auc",
     "make_certificate",
     "read_certificate",
     "relearn_steps",

@@ -8,15 +8,23 @@ Three attacks:
   test examples (non-members, 0). The score is the mean membership it predicts on the
   forget set: the original model scores near 1 on forgotten training data, a model that
   never saw it scores near the rate it gives unseen data, and gold is the reference.
-* :func:`loss_mia_auc` — a loss-threshold attack (Yeom et al., CSF 2018) in logistic form:
-  a logistic regression on the per-example cross-entropy separates forget (members under
-  the original model) from test examples; the score is its ROC AUC under stratified
-  cross-validation. 0.5 means the forget set is indistinguishable from unseen data.
+* :func:`loss_mia_auc` — the loss-threshold attack (Yeom et al., CSF 2018): the ROC AUC of
+  "lower loss means member" on forget examples against same-distribution non-members.
+  0.5 means the forget set is indistinguishable from unseen data.
 * :func:`sorted_softmax_mia` — the attack used to evaluate FedEraser (Liu et al., IWQoS
   2021) and ConDa, after Shokri et al. (S&P 2017): each example is described by the
   model's softmax vector sorted in decreasing order (so the attack learns confidence, not
   class identity); a classifier fitted on known members and non-members is asked about the
   forgotten data against other unseen data, reported as balanced accuracy and ROC AUC.
+
+**The non-member rule** (:func:`matched_nonmembers`), used by every task's audit: the
+non-members an attack compares the forget set with are held-out examples drawn from the
+same distribution as the forget set. Concretely they are sampled from held-out data with the
+forget set's label proportions: for a forgotten class that is exactly the held-out examples
+of that class; for a random forget set it is (up to sampling) all held-out data; for a
+forgotten federated client with a skewed label mix it is held-out data with that mix.
+Comparing a forgotten class with held-out data of *other* classes would measure the class
+shift, not membership: a model that never forgot would look unseen.
 """
 
 from __future__ import annotations
@@ -28,6 +36,54 @@ import numpy as np
 from obliviate.core.errors import InvalidParameterError, InvalidRequestError
 
 COMPATS = (None, "respai")
+
+
+def matched_nonmembers(
+    forget_labels: np.ndarray,
+    pool_labels: np.ndarray,
+    *,
+    seed: int = 0,
+) -> np.ndarray:
+    """Indices into a held-out pool whose label mix matches the forget set's (the non-member rule).
+
+    For each class ``c`` with forget share ``p_c = n_c(forget) / n(forget)`` the sample takes
+    ``floor(p_c * N)`` pool examples of class ``c`` without replacement, with ``N`` the
+    largest size the pool can serve for every class present in the pool. Classes of the
+    forget set that the pool lacks are left out (their share is spread over the others).
+    A forget set of one class gives every held-out example of that class.
+
+    Args:
+        forget_labels: labels of the forget set.
+        pool_labels: labels of the held-out pool (test data, held-out nodes, ...).
+        seed: seeds the sample.
+
+    Returns:
+        Sorted indices into the pool (may be empty when the pool shares no class with the
+        forget set).
+
+    Raises:
+        InvalidParameterError: for labels that are not one-dimensional.
+    """
+    forget_labels = np.asarray(forget_labels)
+    pool_labels = np.asarray(pool_labels)
+    if forget_labels.ndim != 1 or pool_labels.ndim != 1:
+        raise InvalidParameterError(
+            f"matched_nonmembers needs 1-D label arrays; got shapes {forget_labels.shape} and {pool_labels.shape}"
+        )
+    classes, counts = np.unique(forget_labels, return_counts=True)
+    available = {c: np.flatnonzero(pool_labels == c) for c in classes}
+    present = [i for i, c in enumerate(classes) if len(available[c])]
+    if not present:
+        return np.zeros(0, dtype=np.int64)
+    shares = counts[present] / counts[present].sum()
+    total = min(len(available[classes[i]]) / share for i, share in zip(present, shares))
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for i, share in zip(present, shares):
+        pool = available[classes[i]]
+        take = min(len(pool), int(np.floor(share * total + 1e-9)))
+        chosen.append(pool if take == len(pool) else rng.choice(pool, take, replace=False))
+    return np.sort(np.concatenate(chosen)).astype(np.int64)
 
 
 def entropy(probs: np.ndarray, eps: float = 1e-12) -> np.ndarray:
@@ -135,34 +191,52 @@ def entropy_svc_mia(
 
 
 def loss_mia_auc(
-    forget_losses: np.ndarray, test_losses: np.ndarray, *, folds: int = 5, seed: int = 0
+    forget_losses: np.ndarray,
+    test_losses: np.ndarray,
+    *,
+    attack: str = "threshold",
+    folds: int = 5,
+    seed: int = 0,
 ) -> float:
-    """Cross-validated ROC AUC of a logistic attack telling forget from test by their loss.
+    """ROC AUC of a loss attack telling forget examples (candidates for membership) from
+    non-members by their per-example loss.
 
-    A balanced, seeded sample of ``n = min(n_forget, n_test)`` losses per side is labelled
-    1 (forget) and 0 (test); a logistic regression on ``log(1 + loss)`` is fitted in
-    stratified ``k``-fold cross-validation, and the AUC of its out-of-fold scores is
-    returned. Because the feature is one-dimensional and monotone in the loss, this is
-    close to the AUC of the raw losses themselves (the loss-threshold attack of Yeom et
-    al., CSF 2018) while not assuming the direction of the gap.
+    Every forget loss is labelled 1 and every non-member loss 0; the non-members should be
+    the same-distribution held-out examples of :func:`matched_nonmembers`. AUC does not
+    depend on the ratio of the two sides, so every row is kept.
+
+    * ``attack="threshold"`` (default): the loss-threshold attack of Yeom et al. (CSF 2018),
+      which calls low-loss examples members; the score is ``AUC(-loss)``, i.e. the
+      probability that a random forget example has a lower loss than a random non-member
+      (ties count one half). It is 0.5 when forget and non-member losses are exchangeable
+      (what retraining gives), above 0.5 when the forget set is still fitted better than
+      unseen data, and below 0.5 when unlearning pushed forget losses *above* those of
+      unseen data -- itself a membership signal, so the target is gold's value, not 0.
+      Deterministic: no fit, no seed.
+    * ``attack="logistic"``: a logistic regression on ``log(1 + loss)`` with balanced class
+      weights in stratified ``k``-fold cross-validation; the AUC of its out-of-fold scores.
+      It does not assume the direction of the gap, but under no signal its out-of-fold
+      scores are anti-correlated with the labels (the intercept learnt without a fold leans
+      away from that fold), so it reads below 0.5 on small sets.
 
     Args:
-        forget_losses: per-example losses on the forget set (the candidates for membership).
-        test_losses: per-example losses on unseen data.
-        folds: stratified folds (reduced when a side is small).
-        seed: seeds the balanced subsample and the fold split.
+        forget_losses: per-example losses on the forget set.
+        test_losses: per-example losses on same-distribution unseen data.
+        attack: ``"threshold"`` or ``"logistic"``.
+        folds: stratified folds of the logistic attack (reduced when a side is small).
+        seed: seeds the fold split of the logistic attack.
 
     Returns:
-        AUC in [0, 1]; 0.5 means no membership signal. NaN when any loss is NaN.
+        AUC in [0, 1]; NaN when any loss is NaN.
 
     Raises:
         InvalidRequestError: with fewer than two losses on a side, or negative or infinite losses.
-        InvalidParameterError: for ``folds`` below 2.
+        InvalidParameterError: for an unknown ``attack`` or ``folds`` below 2.
     """
-    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+    if attack not in ("threshold", "logistic"):
+        raise InvalidParameterError(f"loss_mia_auc: attack must be 'threshold' or 'logistic'; got {attack!r}")
     if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
         raise InvalidParameterError(f"loss_mia_auc: folds must be an int >= 2; got {folds!r}")
 
@@ -170,23 +244,60 @@ def loss_mia_auc(
     test_losses = np.asarray(test_losses, dtype=np.float64)
     count = min(len(forget_losses), len(test_losses))
     if count < 2:
-        raise InvalidRequestError("loss_mia_auc needs at least two forget and two test losses")
+        raise InvalidRequestError(
+            f"loss_mia_auc needs at least two forget and two non-member losses; got "
+            f"{len(forget_losses)} and {len(test_losses)} (report the attack as not applicable)"
+        )
     if np.isnan(forget_losses).any() or np.isnan(test_losses).any():
         return math.nan  # a model with NaN outputs has no meaningful membership score
     if np.isinf(forget_losses).any() or np.isinf(test_losses).any():
         raise InvalidRequestError("loss_mia_auc got infinite losses; clip probabilities before taking logs")
     if (forget_losses < 0).any() or (test_losses < 0).any():
         raise InvalidRequestError("loss_mia_auc needs non-negative losses (e.g. per-example cross-entropy)")
-    rng = np.random.default_rng(seed)
-    a = forget_losses[rng.choice(len(forget_losses), count, replace=False)]
-    b = test_losses[rng.choice(len(test_losses), count, replace=False)]
-    features = np.log1p(np.concatenate([a, b]))[:, None]
-    targets = np.concatenate([np.ones(count), np.zeros(count)])
+    losses = np.concatenate([forget_losses, test_losses])
+    targets = np.concatenate([np.ones(len(forget_losses)), np.zeros(len(test_losses))])
+    if attack == "threshold":
+        return float(roc_auc_score(targets, -losses))
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
     splits = StratifiedKFold(n_splits=min(folds, count), shuffle=True, random_state=seed)
     scores = cross_val_predict(
-        LogisticRegression(), features, targets, cv=splits, method="predict_proba"
+        LogisticRegression(class_weight="balanced"), np.log1p(losses)[:, None], targets, cv=splits,
+        method="predict_proba",
     )[:, 1]
     return float(roc_auc_score(targets, scores))
+
+
+def membership_auc(
+    forget_probs: np.ndarray,
+    forget_labels: np.ndarray,
+    heldout_probs: np.ndarray,
+    heldout_labels: np.ndarray,
+    *,
+    seed: int = 0,
+) -> float:
+    """The audit's membership AUC: :func:`loss_mia_auc` on the forget set against the
+    same-distribution non-members of :func:`matched_nonmembers` drawn from held-out data.
+
+    Args:
+        forget_probs, forget_labels: the model's probabilities on the forget set and its labels.
+        heldout_probs, heldout_labels: the same for held-out (never trained on) data.
+        seed: seeds the non-member sample.
+
+    Returns:
+        The threshold attack's AUC; NaN (not applicable) when the forget set or its
+        matched non-members hold fewer than two examples, e.g. a deletion of one record.
+    """
+    chosen = matched_nonmembers(forget_labels, heldout_labels, seed=seed)
+    if min(len(chosen), len(forget_labels)) < 2:
+        return math.nan
+    heldout_probs, heldout_labels = np.asarray(heldout_probs)[chosen], np.asarray(heldout_labels)[chosen]
+    return loss_mia_auc(
+        cross_entropy_per_example(forget_probs, forget_labels),
+        cross_entropy_per_example(heldout_probs, heldout_labels),
+        seed=seed,
+    )
 
 
 def sorted_features(probs: np.ndarray) -> np.ndarray:

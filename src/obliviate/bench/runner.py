@@ -11,8 +11,11 @@ model, builds the request, and then:
 
 With ``count_flops=True`` each method (gold included) is run a second time on the first
 seed under torch's FLOP counter; the timed run stays uncounted because counting slows
-execution down. A method that refuses the scenario with an :class:`ObliviateError`
-(e.g. a forget kind it does not support) is recorded as skipped, with the reason.
+execution down, and a counted run that fails records ``flops`` as missing with the reason
+(``info["flops_error"]``). A method that refuses the scenario with an
+:class:`ObliviateError` (e.g. a forget kind it does not support) is recorded as skipped,
+with the reason; one that fails with any other error is recorded as skipped with
+"failed with ..." and the bench goes on.
 
 The result is a report document (see :mod:`obliviate.report.schema`) that every table,
 plot and web page is rendered from.
@@ -45,6 +48,7 @@ def run_bench(
     seeds: int | Sequence[int] = 3,
     options: dict[str, Any] | None = None,
     method_params: dict[str, dict[str, Any]] | None = None,
+    param_preset: str = "default",
     count_flops: bool | None = None,
     relearn: bool = False,
     progress: bool = True,
@@ -63,6 +67,9 @@ def run_bench(
             spec, ...), on top of the task's ``default_options``.
         method_params: hyper-parameters per method, ``{"finetune": {"epochs": 2}}``
             (``"retrain"`` configures the gold run).
+        param_preset: ``"default"`` (the defaults tuned here) or ``"paper"`` (each
+            method's ``paper_params``, the source paper's own settings); ``method_params``
+            override either.
         count_flops: also count FLOPs, in a separate run on the first seed (``None``: the
             task's default, ``TaskSpec.count_flops``).
         relearn: ask the audit for relearn time, where the task's audit offers it.
@@ -85,7 +92,7 @@ def run_bench(
     names = resolve_methods(task, methods)
     seed_list = resolve_seeds(seeds)
     scenario_options = {**spec.default_options, **(options or {})}
-    unlearners = _build_unlearners(task, [GOLD_METHOD, *names], method_params or {})
+    unlearners = _build_unlearners(task, [GOLD_METHOD, *names], method_params or {}, param_preset)
     notes: list[str] = []
     if isinstance(methods, str) and methods == "all" and not names:
         notes.append(f"no method besides {GOLD_METHOD} is registered for task '{task}'")
@@ -113,9 +120,11 @@ def run_bench(
             original = scenario.original()
             gold_result = unlearners[GOLD_METHOD].unlearn(original, request)
             gold_model, gold_seconds = gold_result.model, gold_result.seconds
-            gold_flops = (
-                unlearners[GOLD_METHOD].unlearn(original, request, count_flops_too=True).flops if flops_now else None
+            gold_flops, gold_flops_error = (
+                _counted_flops(unlearners[GOLD_METHOD], original, request) if flops_now else (None, None)
             )
+            if gold_flops_error:
+                gold_result.info["flops_error"] = gold_flops_error
             gold_metrics = scenario.audit(gold_model, original=original, gold=gold_model, **audit_kwargs)
             runs.append(
                 _run_record(
@@ -144,10 +153,16 @@ def run_bench(
                 unlearner = unlearners[name]
                 try:
                     result = unlearner.unlearn(original, request)
-                    flops = unlearner.unlearn(original, request, count_flops_too=True).flops if flops_now else None
                 except ObliviateError as exc:
                     runs.append(_run_record(seed, name, "method", reason=_one_line(exc)))
                     continue
+                except Exception as exc:  # a bug in one method must not lose every other result
+                    reason = f"failed with {type(exc).__name__}: {_one_line(exc)}"
+                    runs.append(_run_record(seed, name, "method", reason=reason))
+                    continue
+                flops, flops_error = _counted_flops(unlearner, original, request) if flops_now else (None, None)
+                if flops_error:
+                    result.info["flops_error"] = flops_error
                 runs.append(
                     _run_record(
                         seed,
@@ -176,6 +191,7 @@ def run_bench(
         "seeds": seed_list,
         "methods": names,
         "params": {name: jsonable(unlearner.get_params()) for name, unlearner in unlearners.items()},
+        "param_preset": param_preset,
         "metrics": metrics,
         "higher_is_better": [name for name in metrics if name in spec.higher_is_better],
         "flags": {"count_flops": bool(count_flops), "relearn": bool(relearn)},
@@ -191,12 +207,27 @@ def _with_relearn_ratio(metrics: dict[str, Any], gold_metrics: dict[str, Any]) -
     """Add ``relearn_ratio = relearn_steps / gold's relearn_steps`` where both exist.
 
     The concealment check: a ratio well below 1 means the forgotten knowledge comes back
-    much faster than it can be learned by a model that never saw it.
+    much faster than it can be learned by a model that never saw it;
+    ``relearn_concealed`` is 1 when the ratio is below
+    :data:`obliviate.audit.relearn.CONCEALMENT_RATIO` (its mean over seeds is the share of
+    seeds flagged).
     """
+    from obliviate.audit.relearn import concealment_flag
+
     steps, gold_steps = metrics.get("relearn_steps"), gold_metrics.get("relearn_steps")
     if steps is not None and gold_steps:
         metrics["relearn_ratio"] = float(steps) / float(gold_steps)
+        metrics["relearn_concealed"] = float(concealment_flag(float(steps), float(gold_steps)))
     return metrics
+
+
+def _counted_flops(unlearner: Any, model: Any, request: Any) -> tuple[int | None, str | None]:
+    """FLOPs of a second, counted run; ``(None, reason)`` when counting fails, so that a
+    method the counter cannot follow loses its FLOPs figure, not the bench."""
+    try:
+        return unlearner.unlearn(model, request, count_flops_too=True).flops, None
+    except Exception as exc:
+        return None, f"FLOPs not counted: {type(exc).__name__}: {_one_line(exc)}"
 
 
 def resolve_methods(task: str, methods: str | Sequence[str]) -> list[str]:
@@ -264,15 +295,25 @@ def make_scenario(spec: TaskSpec, seed: int, options: dict[str, Any]) -> Any:
         ) from None
 
 
-def build_unlearner(task: str, name: str, params: dict[str, Any] | None = None) -> Any:
+PARAM_PRESETS = ("default", "paper")
+
+
+def build_unlearner(task: str, name: str, params: dict[str, Any] | None = None, *, preset: str = "default") -> Any:
     """An instance of method ``name`` of ``task`` with ``params``, checked against its constraints.
+
+    Args:
+        task, name: the method.
+        params: hyper-parameters (they override the preset's).
+        preset: ``"default"`` or ``"paper"`` (start from the class's ``paper_params``).
 
     Raises:
         RegistryError: unknown method.
-        InvalidParameterError: unknown parameter name or a value outside its range.
+        InvalidParameterError: unknown preset or parameter name, or a value outside its range.
     """
+    if preset not in PARAM_PRESETS:
+        raise InvalidParameterError(f"unknown parameter preset {preset!r}; choose one of: {', '.join(PARAM_PRESETS)}")
     cls = get_method(task, name)
-    params = dict(params or {})
+    params = {**(getattr(cls, "paper_params", {}) if preset == "paper" else {}), **(params or {})}
     known = cls._param_names()
     unknown = sorted(set(params) - set(known))
     if unknown:
@@ -285,14 +326,16 @@ def build_unlearner(task: str, name: str, params: dict[str, Any] | None = None) 
     return unlearner
 
 
-def _build_unlearners(task: str, names: list[str], method_params: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _build_unlearners(
+    task: str, names: list[str], method_params: dict[str, dict[str, Any]], preset: str = "default"
+) -> dict[str, Any]:
     stray = sorted(set(method_params) - set(names))
     if stray:
         raise InvalidParameterError(
             f"parameters were given for {', '.join(repr(n) for n in stray)}, which is not benched; "
             f"benched methods: {', '.join(names)}"
         )
-    return {name: build_unlearner(task, name, method_params.get(name)) for name in names}
+    return {name: build_unlearner(task, name, method_params.get(name), preset=preset) for name in names}
 
 
 def _warm_up_torch() -> None:

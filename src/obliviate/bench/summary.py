@@ -14,20 +14,21 @@ from typing import Any, Iterable
 from obliviate.report.schema import COST_KEYS, GOLD_ROW, ORIGINAL_ROW
 
 
-def mean_std(values: Iterable[float | None]) -> dict[str, float | None]:
-    """``{"mean": m, "std": s}`` over the finite values (``None``s and NaNs are left out).
+def mean_std(values: Iterable[float | None]) -> dict[str, Any]:
+    """``{"mean": m, "std": s, "n": n}`` over the ``n`` finite values (``None``s and NaNs are
+    left out and not counted).
 
     ``s`` is the sample standard deviation ``sqrt(sum((x - m)^2) / (n - 1))``, 0 for one
     value; both are ``None`` when no value is finite.
     """
     finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
     if not finite:
-        return {"mean": None, "std": None}
+        return {"mean": None, "std": None, "n": 0}
     mean = sum(finite) / len(finite)
     if len(finite) == 1:
-        return {"mean": mean, "std": 0.0}
+        return {"mean": mean, "std": 0.0, "n": 1}
     variance = sum((v - mean) ** 2 for v in finite) / (len(finite) - 1)
-    return {"mean": mean, "std": math.sqrt(variance)}
+    return {"mean": mean, "std": math.sqrt(variance), "n": len(finite)}
 
 
 def metric_order(runs: list[dict[str, Any]], preferred: Iterable[str]) -> list[str]:

@@ -17,7 +17,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from obliviate.audit.divergence import activation_distance, js_divergence, zrf_score
-from obliviate.audit.mia import cross_entropy_per_example, entropy_svc_mia, loss_mia_auc
+from obliviate.audit.mia import entropy_svc_mia, membership_auc
 from obliviate.classification.models import build_model
 from obliviate.core.cache import cache_path, train_or_load
 from obliviate.core.contracts import UnlearningRequest
@@ -48,6 +48,13 @@ class TrainingRecipe:
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
+
+RELEARN_TARGET_FRACTION = 0.9
+"""Relearning counts as done at this fraction of the original model's probe accuracy."""
+
+RANDOM_NETWORK_SEED_OFFSET = 7919
+"""Seed offset of the randomly initialised reference networks of the audit (ZRF, relearn),
+kept apart from the seeds methods derive their own fresh networks from."""
 
 DEFAULT_EPOCHS = {"digits": 20, "wine": 40, "breast_cancer": 30, "mnist": 8}
 
@@ -87,6 +94,8 @@ class ClassificationScenario:
         self._original: nn.Module | None = None
         self._gold: nn.Module | None = None
         self.training_seconds: dict[str, float] = {}
+        self._relearn: tuple[Any, float] | None = None
+        self._relearn_random: float | None = None
 
     # -- data ---------------------------------------------------------------------------
     @property
@@ -182,6 +191,44 @@ class ClassificationScenario:
         return self._gold
 
     # -- audit --------------------------------------------------------------------------
+    def relearn_protocol(self, original: nn.Module | None = None) -> tuple[Any, float]:
+        """The relearn sets of :func:`obliviate.audit.relearn.relearn_sets` and the target.
+
+        For ``class:`` specs the probe is the test examples of the forgotten classes and as
+        many test examples of the other classes; else the forget examples left out of the
+        relearn mix. The target is
+        :data:`RELEARN_TARGET_FRACTION` of the original model's probe accuracy.
+        """
+        from obliviate.audit.relearn import relearn_sets
+
+        if self._relearn is None:
+            heldout = others = None
+            if self.forget_classes:
+                test = self.data.test_dataset()
+                mask = torch.from_numpy(np.isin(dataset_labels(test).numpy(), self.forget_classes))
+                heldout = TensorDataset(*(t[mask] for t in test.tensors))
+                others = TensorDataset(*(t[~mask] for t in test.tensors))
+            sets = relearn_sets(
+                self._part("forget"), self._part("retain"), heldout_forget=heldout, heldout_retain=others, seed=self.seed
+            )
+            reference = original if original is not None else self.original()
+            self._relearn = (sets, RELEARN_TARGET_FRACTION * accuracy(reference, sets.probe))
+        return self._relearn
+
+    def relearn_audit(self, model: nn.Module, *, original: nn.Module | None = None) -> dict[str, float]:
+        """``relearn_steps`` of ``model`` and ``relearn_random_steps`` of a randomly
+        initialised network of the same recipe (computed once per scenario)."""
+        from obliviate.audit.relearn import relearn_steps
+
+        sets, target = self.relearn_protocol(original)
+
+        def steps(net: nn.Module) -> float:
+            return float(relearn_steps(net, sets.relearn, sets.probe, target_accuracy=target, seed=self.seed))
+
+        if self._relearn_random is None:
+            self._relearn_random = steps(reinitialize(self.new_model(), seed=self.seed + RANDOM_NETWORK_SEED_OFFSET))
+        return {"relearn_steps": steps(model), "relearn_random_steps": self._relearn_random}
+
     def probabilities(self, model: nn.Module, which: str) -> np.ndarray:
         """Softmax outputs of ``model`` on ``"forget"``, ``"retain"`` or ``"test"`` data."""
         data = self._part(which)
@@ -208,9 +255,11 @@ class ClassificationScenario:
 
         Returns a flat dict: ``forget_accuracy``, ``retain_accuracy``, ``test_accuracy``,
         ``mia`` (entropy-SVC membership on forget), ``mia_auc`` (loss attack AUC, forget vs
-        test), ``zrf`` (vs a randomly initialised network), and when ``gold`` is given
+        test examples with the forget set's label mix -- for a forgotten class, the test
+        examples of that class; see :func:`obliviate.audit.mia.matched_nonmembers`), ``zrf`` (vs a randomly initialised network), and when ``gold`` is given
         ``js_to_gold`` and ``activation_distance_to_gold`` on the forget set. With
-        ``relearn=True`` also ``relearn_steps`` (see :mod:`obliviate.audit.relearn`).
+        ``relearn=True`` also ``relearn_steps`` and ``relearn_random_steps`` (see
+        :meth:`relearn_audit` and :mod:`obliviate.audit.relearn`).
         For test data of forgotten classes, ``test_accuracy`` excludes those classes and
         ``test_forget_accuracy`` reports them.
         """
@@ -227,27 +276,17 @@ class ClassificationScenario:
         else:
             metrics["test_accuracy"] = float(test_correct.mean())
         metrics["mia"] = entropy_svc_mia(probs["retain"], probs["test"], probs["forget"], seed=self.seed)
-        metrics["mia_auc"] = loss_mia_auc(
-            cross_entropy_per_example(probs["forget"], labels["forget"]),
-            cross_entropy_per_example(probs["test"], labels["test"]),
-            seed=self.seed,
+        metrics["mia_auc"] = membership_auc(
+            probs["forget"], labels["forget"], probs["test"], labels["test"], seed=self.seed
         )
-        incompetent = reinitialize(self.new_model(), seed=self.seed + 1)
+        incompetent = reinitialize(self.new_model(), seed=self.seed + RANDOM_NETWORK_SEED_OFFSET)
         metrics["zrf"] = zrf_score(probs["forget"], self.probabilities(incompetent, "forget"))
         if gold is not None:
             gold_forget = self.probabilities(gold, "forget")
             metrics["js_to_gold"] = js_divergence(probs["forget"], gold_forget)
             metrics["activation_distance_to_gold"] = activation_distance(probs["forget"], gold_forget)
         if relearn:
-            from obliviate.audit.relearn import relearn_steps
-
-            reference = original if original is not None else self.original()
-            # The same accuracy function relearn_steps compares with, so that equal
-            # accuracies compare equal.
-            target = accuracy(reference, self._part("forget"))
-            metrics["relearn_steps"] = float(
-                relearn_steps(model, self._part("forget"), target_accuracy=target, seed=self.seed)
-            )
+            metrics.update(self.relearn_audit(model, original=original))
         return metrics
 
 

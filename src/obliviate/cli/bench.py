@@ -54,6 +54,9 @@ def bench(
     set_: list[str] | None = typer.Option(
         None, "--set", help="Method hyper-parameter METHOD.PARAM=VALUE, repeatable (e.g. --set finetune.epochs=3)."
     ),
+    params: str = typer.Option(
+        "default", "--params", help="Hyper-parameter preset: 'default' (tuned here) or 'paper' (each paper's own settings)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Bench unlearning methods on TASK against retraining from scratch (gold).
@@ -80,6 +83,7 @@ def bench(
             seeds=parse_seeds(seeds),
             options=options,
             method_params=parse_method_params(set_),
+            param_preset=params,
             count_flops=flops,
             relearn=relearn,
             progress=not quiet,

@@ -7,11 +7,14 @@ at ``unlearn`` time against the class's ``_parameter_constraints``) and exposes 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
+import random
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+import numpy as np
 import torch
 
 from obliviate.core.errors import InvalidRequestError, UnsupportedModelError
@@ -32,6 +35,9 @@ class UnlearningRequest:
         num_classes: number of output classes, where the task has classes.
         seed: the seed every random choice of the method derives from.
         extras: task-specific context (e.g. the graph, the federation's records).
+        model_factory: a callable building the untrained network; where a method needs a
+            fresh model (``retrain``, an incompetent teacher) it calls this, else it resets
+            a copy of the model (:func:`obliviate.core.training.fresh_model`).
     """
 
     forget: Any
@@ -41,6 +47,7 @@ class UnlearningRequest:
     num_classes: int | None = None
     seed: int = 0
     extras: dict[str, Any] = field(default_factory=dict)
+    model_factory: Any = None
 
 
 @dataclass
@@ -73,6 +80,7 @@ class Unlearner:
         needs_training_data: the method needs any of the original training data.
         exact: the result is distributed as retraining would be (only ``retrain``).
         forget_kinds: forget-spec kinds the method supports.
+        paper_params: the paper's own hyper-parameters beside the defaults.
     """
 
     name: ClassVar[str] = "unnamed"
@@ -82,6 +90,10 @@ class Unlearner:
     exact: ClassVar[bool] = False
     forget_kinds: ClassVar[frozenset[str]] = frozenset()
     _parameter_constraints: ClassVar[dict[str, list]] = {}
+    paper_params: ClassVar[dict[str, Any]] = {}
+    """The source paper's (or its public code's) settings, where they differ from the
+    defaults tuned here; ``build_unlearner(..., params="paper")`` and the CLI's
+    ``--params paper`` use them. Empty: the defaults are the paper's, or it gives none."""
 
     @classmethod
     def _param_names(cls) -> list[str]:
@@ -169,13 +181,13 @@ class Unlearner:
         self._validate_params()
         self._validate_request(model, request)
         work = copy.deepcopy(model)
-        seed_everything(request.seed)
 
         def call() -> Any:
             return self._unlearn(work, request)
 
         flops = None
-        with Stopwatch() as watch:
+        with _preserved_random_state(model), Stopwatch() as watch:
+            seed_everything(request.seed)
             if count_flops_too:
                 out, flops = count_flops(call)
             else:
@@ -190,6 +202,22 @@ class Unlearner:
 
     def _unlearn(self, model: Any, request: UnlearningRequest) -> Any:  # pragma: no cover
         raise NotImplementedError
+
+
+@contextlib.contextmanager
+def _preserved_random_state(model: Any):
+    """Seed freely inside; leave Python's, NumPy's and torch's global generators (CPU and
+    the model's CUDA device) as the caller had them."""
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    devices = []
+    if torch.cuda.is_available() and isinstance(model, torch.nn.Module):
+        devices = sorted({p.device.index or 0 for p in model.parameters() if p.device.type == "cuda"})
+    try:
+        with torch.random.fork_rng(devices=devices):
+            yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
 
 
 def _length(data: Any) -> int:

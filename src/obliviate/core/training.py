@@ -202,20 +202,81 @@ def accuracy(model: nn.Module, data: Dataset) -> float:
 
 
 def reinitialize(model: nn.Module, seed: int) -> nn.Module:
-    """Re-draw every parameter of ``model`` in place (``reset_parameters`` of each module).
+    """Re-draw every parameter of ``model`` in place, seeded.
+
+    Calls each module's ``reset_parameters()`` (or ``_reset_parameters()``, which
+    ``nn.MultiheadAttention`` uses) and resets batch-norm running statistics. Every
+    parameter must belong directly to a module with such a method: a raw ``nn.Parameter``
+    of a custom module would keep its trained value, so that "retraining from scratch"
+    would start from the trained model. Such a model is refused, naming the parameters;
+    build fresh models with a factory instead (:func:`fresh_model`).
 
     Gives a freshly initialised network of the same architecture and state_dict keys,
     which is what retraining from scratch and the incompetent teacher start from.
+
+    Raises:
+        UnsupportedModelError: naming the parameters no reset method covers.
     """
-    state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    try:
+    from obliviate.core.errors import UnsupportedModelError
+
+    covered: set[int] = set()
+    resets = []
+    for module in model.modules():
+        reset = getattr(module, "reset_parameters", None)
+        if not callable(reset):
+            reset = getattr(module, "_reset_parameters", None)
+        if callable(reset):
+            resets.append(reset)
+            covered.update(id(p) for p in module.parameters(recurse=False))
+    # A module's reset may re-draw its children's parameters (MultiheadAttention's
+    # out_proj): children with their own reset are covered above.
+    missing = [name for name, p in model.named_parameters() if id(p) not in covered]
+    if missing:
+        shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+        raise UnsupportedModelError(
+            f"cannot re-initialise {type(model).__name__}: no reset_parameters() covers {shown}; "
+            "pass a model factory (a callable building the untrained network) so that fresh "
+            "models are built, not reset"
+        )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for reset in resets:
+            reset()
         for module in model.modules():
-            reset = getattr(module, "reset_parameters", None)
-            if callable(reset):
-                reset()
             if isinstance(module, nn.modules.batchnorm._BatchNorm):
                 module.reset_running_stats()
-    finally:
-        torch.random.set_rng_state(state)
     return model
+
+
+def fresh_model(model: nn.Module, *, seed: int, factory: Callable[[], nn.Module] | None = None) -> nn.Module:
+    """A freshly initialised network like ``model`` (which is not modified), seeded.
+
+    With ``factory`` (a callable building the untrained network, e.g. a user's
+    ``package.module:callable``), the network is built by it under ``seed`` and checked to
+    have ``model``'s state_dict keys and shapes; otherwise a copy of ``model`` is
+    :func:`reinitialize` d. The result lives on ``model``'s device.
+
+    Raises:
+        UnsupportedModelError: the factory builds a different architecture, or the model
+            has parameters no reset method covers and no factory was given.
+    """
+    from obliviate.core.errors import UnsupportedModelError
+
+    if factory is None:
+        import copy
+
+        return reinitialize(copy.deepcopy(model), seed=seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        built = factory()
+    if not isinstance(built, nn.Module):
+        raise UnsupportedModelError(f"the model factory returned {type(built).__name__}, not a torch.nn.Module")
+    want = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    got = {k: tuple(v.shape) for k, v in built.state_dict().items()}
+    if want != got:
+        differ = sorted(set(want) ^ set(got)) or sorted(k for k in want if want[k] != got[k])
+        raise UnsupportedModelError(
+            "the model factory builds a network whose state_dict differs from the model's "
+            f"(first differences: {', '.join(differ[:5])}); it must build the same architecture, untrained"
+        )
+    return built.to(model_device(model))

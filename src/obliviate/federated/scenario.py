@@ -28,6 +28,7 @@ from torch import nn
 from torch.utils.data import ConcatDataset, TensorDataset
 
 from obliviate.audit.divergence import js_divergence
+from obliviate.audit.mia import matched_nonmembers
 from obliviate.core.checkpoint import config_hash, load_into, save_model
 from obliviate.core.contracts import UnlearningRequest
 from obliviate.core.errors import InvalidForgetSpecError, InvalidRequestError
@@ -317,7 +318,8 @@ class FederatedScenario:
         data), ``forget_accuracy`` (forgotten clients' clean data), ``backdoor_success``
         (when a backdoor was planted), ``mia`` and ``mia_auc`` (sorted-softmax attack
         fitted on retained data vs half the test set, asked about the forgotten clients'
-        clean data vs the other half), and with ``gold`` ``js_to_gold`` on the forgotten
+        clean data vs held-out data of the other half with the forgotten clients' label mix,
+        :func:`obliviate.audit.mia.matched_nonmembers`), and with ``gold`` ``js_to_gold`` on the forgotten
         clients' data.
         """
         forget = self._union(self.forget_clients, clean=True)
@@ -330,8 +332,11 @@ class FederatedScenario:
             metrics["backdoor_success"] = backdoor_success(model, self.data.x_test, self.data.y_test, self.planted)
         halves = np.random.default_rng(self.seed).permutation(len(labels["test"]))
         first, second = halves[: len(halves) // 2], halves[len(halves) // 2 :]
+        # The non-member rule: the forgotten clients' data is compared with held-out data
+        # of the same label mix (a client of a Dirichlet split holds a skewed mix).
+        holdout = second[matched_nonmembers(labels["forget"], labels["test"][second], seed=self.seed)]
         metrics["mia"], metrics["mia_auc"] = sorted_softmax_mia(
-            probs["retain"], probs["test"][first], probs["forget"], probs["test"][second], seed=self.seed
+            probs["retain"], probs["test"][first], probs["forget"], probs["test"][holdout], seed=self.seed
         )
         if gold is not None:
             metrics["js_to_gold"] = js_divergence(probs["forget"], self._probs(gold, forget))

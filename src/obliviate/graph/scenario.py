@@ -425,6 +425,26 @@ class GraphScenario:
             seed=self.seed,
         )
 
+    def _edge_membership_auc(self, z: torch.Tensor) -> float:
+        """Loss attack AUC of the deleted edges against held-out test edges of the same kinds.
+
+        An edge's loss is the link-prediction cross-entropy ``-log sigmoid(z_u . z_v)``; its
+        kind is the pair of its endpoints' classes, so a deletion concentrated on one class
+        is compared with held-out edges of that class (:func:`obliviate.audit.mia.matched_nonmembers`).
+        """
+        from obliviate.audit.mia import loss_mia_auc, matched_nonmembers
+
+        split, y = self.split, self.graph.y
+        classes = int(y.max()) + 1
+        chosen = matched_nonmembers(
+            _edge_kinds(y, split.forget_pairs, classes), _edge_kinds(y, split.test_pairs, classes), seed=self.seed
+        )
+        if min(len(chosen), split.forget_pairs.shape[1]) < 2:
+            return float("nan")
+        forget_losses = torch.nn.functional.softplus(-_decode(z, split.forget_pairs)).detach().numpy()
+        test_losses = torch.nn.functional.softplus(-_decode(z, split.test_pairs[:, torch.from_numpy(chosen)]))
+        return loss_mia_auc(forget_losses, test_losses.detach().numpy(), seed=self.seed)
+
     def audit(
         self, model: nn.Module, *, original: nn.Module | None = None, gold: nn.Module | None = None
     ) -> dict[str, float]:
@@ -434,12 +454,15 @@ class GraphScenario:
         many non-edges), ``deleted_auc`` (deleted edges against as many retained training
         edges; lower means more forgotten, gold is the reference), ``mi_ratio``
         (membership probability of the deleted edges under the original divided by that
-        under ``model``; see :mod:`obliviate.graph.metrics`).
+        under ``model``; see :mod:`obliviate.graph.metrics`), ``mia_auc`` (loss attack on the
+        deleted edges against held-out test edges joining the same classes).
 
         Node classification (node deletion): ``deleted_accuracy``, ``retain_accuracy``,
         ``test_accuracy`` (without the forgotten classes for ``class-nodes``, whose test
         nodes give ``test_forget_accuracy``), ``mia`` (entropy-SVC membership of the deleted
-        nodes, :func:`obliviate.audit.mia.entropy_svc_mia`), and with ``gold`` the
+        nodes, :func:`obliviate.audit.mia.entropy_svc_mia`), ``mia_auc`` (loss attack on the
+        deleted nodes against test nodes with their label mix,
+        :func:`obliviate.audit.mia.membership_auc`), and with ``gold`` the
         ``js_to_gold`` divergence of the deleted nodes' predictions.
 
         Both: ``forward_flops``, FLOPs of one forward pass.
@@ -459,9 +482,10 @@ class GraphScenario:
             if key not in self._membership_before:
                 self._membership_before[key] = self._membership(self.outputs(reference))
             metrics["mi_ratio"] = membership_ratio(self._membership_before[key], self._membership(out))
+            metrics["mia_auc"] = self._edge_membership_auc(out)
         else:
             from obliviate.audit.divergence import js_divergence
-            from obliviate.audit.mia import entropy_svc_mia
+            from obliviate.audit.mia import entropy_svc_mia, membership_auc
 
             y = self.graph.y
             probs = torch.softmax(out, dim=1)
@@ -481,6 +505,13 @@ class GraphScenario:
                 probs[split.forget_nodes].numpy(),
                 seed=self.seed,
             )
+            metrics["mia_auc"] = membership_auc(
+                probs[split.forget_nodes].numpy(),
+                y[split.forget_nodes].numpy(),
+                probs[test_nodes].numpy(),
+                y[test_nodes].numpy(),
+                seed=self.seed,
+            )
             if gold is not None:
                 gold_probs = torch.softmax(self.outputs(gold), dim=1)
                 metrics["js_to_gold"] = js_divergence(
@@ -488,6 +519,12 @@ class GraphScenario:
                 )
         metrics["forward_flops"] = float(self.forward_flops(model))
         return metrics
+
+
+def _edge_kinds(y: torch.Tensor, pairs: torch.Tensor, num_classes: int) -> np.ndarray:
+    """An edge's kind for the non-member rule: the unordered pair of its endpoints' classes."""
+    a, b = y[pairs[0]], y[pairs[1]]
+    return (torch.minimum(a, b) * num_classes + torch.maximum(a, b)).numpy()
 
 
 def _decode(z: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
@@ -518,6 +555,7 @@ def bench_spec():
             "retain_accuracy",
             "test_accuracy",
             "mia",
+            "mia_auc",
             "forward_flops",
         ),
         higher_is_better=frozenset({"test_auc", "test_aup", "retain_accuracy", "test_accuracy"}),

@@ -36,7 +36,9 @@ Layout of ``obliviate.report/1``::
     }
 
 Summary statistics are over seeds: ``mean`` and the sample standard deviation
-(``ddof=1``; 0 for a single seed). ``gap_to_gold`` of a metric is the mean and standard
+(``ddof=1``; 0 for a single seed) of the finite values, and ``n``, how many seeds gave a
+finite value (a metric that was not applicable or NaN on a seed is left out, never read
+as 0; with ``n`` = 0 both are null). ``gap_to_gold`` of a metric is the mean and standard
 deviation over seeds of ``value(method, seed) - value(gold, seed)``. ``speedup`` is
 ``gold_seconds / method_seconds`` per seed, with both times measured in the same run.
 Numbers that are not finite (NaN, infinity) are stored as ``null``.
@@ -151,8 +153,12 @@ def _type_names(types: tuple[type, ...]) -> str:
 
 
 def _check_stat(where: str, stat: Any) -> None:
-    if not isinstance(stat, dict) or set(stat) != {"mean", "std"}:
-        _fail(where, f"expected {{'mean': number, 'std': number}}, got {stat!r:.80}")
+    if not isinstance(stat, dict) or set(stat) - {"n"} != {"mean", "std"}:
+        _fail(where, f"expected {{'mean': number, 'std': number, 'n': count}}, got {stat!r:.80}")
+    if "n" in stat and (isinstance(stat["n"], bool) or not isinstance(stat["n"], int) or stat["n"] < 0):
+        _fail(f"{where}.n", f"expected a count of finite values, got {stat['n']!r}")
+    if stat.get("n") == 0 and stat["mean"] is not None:
+        _fail(f"{where}.mean", "a statistic over no finite value must be null")
     for key in ("mean", "std"):
         if not _is_number_or_null(stat[key]):
             _fail(f"{where}.{key}", f"expected a finite number or null, got {stat[key]!r}")

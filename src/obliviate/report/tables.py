@@ -57,8 +57,24 @@ def format_number(value: float | None, key: str = "") -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
-def format_stat(stat: dict[str, Any] | None, key: str = "", *, show_std: bool = True, signed: bool = False) -> str:
-    """``mean ± std`` of a ``{"mean", "std"}`` statistic (``—`` when missing)."""
+def format_stat(
+    stat: dict[str, Any] | None,
+    key: str = "",
+    *,
+    show_std: bool = True,
+    signed: bool = False,
+    runs: int | None = None,
+) -> str:
+    """``mean ± std`` of a ``{"mean", "std", "n"}`` statistic (``—`` when missing); with
+    ``runs``, a statistic over fewer finite seeds than runs says so: ``0.51 ± 0.02 [2/3]``."""
+    text = _format_stat(stat, key, show_std=show_std, signed=signed)
+    count = (stat or {}).get("n")
+    if runs is not None and count is not None and 0 < count < runs:
+        text += f" [{count}/{runs}]"
+    return text
+
+
+def _format_stat(stat: dict[str, Any] | None, key: str, *, show_std: bool, signed: bool) -> str:
     if not stat or stat.get("mean") is None:
         return MISSING
     mean = format_number(stat["mean"], key)
@@ -98,7 +114,7 @@ def results_table(report: dict[str, Any], metrics: list[str] | None = None) -> T
     rows, roles = [], []
     for row in shown_rows(report):
         cells = [row_label(row)]
-        cells += [format_stat(row.get(m), m, show_std=show_std) for m in metrics]
+        cells += [format_stat(row.get(m), m, show_std=show_std, runs=row["runs"]) for m in metrics]
         cells += [format_stat(row.get(k), k, show_std=show_std and k != "flops") for k in costs]
         rows.append(cells)
         roles.append(row["role"])
@@ -116,7 +132,8 @@ def gap_table(report: dict[str, Any], metrics: list[str] | None = None) -> Table
             continue
         gaps = row.get("gap_to_gold", {})
         rows.append(
-            [row_label(row)] + [format_stat(gaps.get(m), m, show_std=show_std, signed=True) for m in metrics]
+            [row_label(row)]
+            + [format_stat(gaps.get(m), m, show_std=show_std, signed=True, runs=row["runs"]) for m in metrics]
         )
         roles.append(row["role"])
     return Table(headers, rows, roles)

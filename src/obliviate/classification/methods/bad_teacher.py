@@ -21,8 +21,6 @@ rate ``1e-3``, batches of 32 and a few epochs (still a small fraction of retrain
 
 from __future__ import annotations
 
-import copy
-
 import torch
 from torch import nn
 
@@ -36,7 +34,7 @@ from obliviate.classification.methods._common import (
 from obliviate.core.contracts import Unlearner, UnlearningRequest
 from obliviate.core.params import Interval
 from obliviate.core.registry import register
-from obliviate.core.training import fit, reinitialize
+from obliviate.core.training import fit, fresh_model
 
 
 @register("classification", "bad_teacher")
@@ -52,6 +50,7 @@ class BadTeacher(Unlearner):
     """
 
     forget_kinds = CLASSIFICATION_KINDS
+    paper_params = {"retain_fraction": 0.3, "temperature": 1.0, "epochs": 1, "lr": 1e-4, "batch_size": 256}
     _parameter_constraints = {
         "retain_fraction": [Interval(float, 0, 1, closed="right")],
         "temperature": [Interval(float, 0, None, closed="neither")],
@@ -77,7 +76,7 @@ class BadTeacher(Unlearner):
 
     def _unlearn(self, model, request: UnlearningRequest):
         competent = frozen_copy(model)
-        incompetent = frozen_copy(reinitialize(copy.deepcopy(model), seed=request.seed + 1))
+        incompetent = frozen_copy(fresh_model(model, seed=request.seed + 1, factory=request.model_factory))
         retain_part = random_subset(request.retain, self.retain_fraction, seed=request.seed)
         data = flagged_union(request.forget, retain_part)
         temperature = float(self.temperature)

@@ -12,7 +12,7 @@ from obliviate.classification.methods._common import CLASSIFICATION_KINDS, train
 from obliviate.core.contracts import Unlearner, UnlearningRequest
 from obliviate.core.params import NONE, Interval
 from obliviate.core.registry import register
-from obliviate.core.training import fit, reinitialize
+from obliviate.core.training import fit, fresh_model
 
 
 @register("classification", "retrain")
@@ -37,7 +37,7 @@ class Retrain(Unlearner):
 
     def _unlearn(self, model, request: UnlearningRequest):
         recipe = training_recipe(request)
-        reinitialize(model, seed=request.seed)
+        model = fresh_model(model, seed=request.seed, factory=request.model_factory)
         history = fit(
             model,
             request.retain,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from obliviate.core.contracts import Unlearner, UnlearningRequest
 from obliviate.core.params import NONE, Interval
 from obliviate.core.registry import register
-from obliviate.core.training import reinitialize
+from obliviate.core.training import fresh_model
 from obliviate.federated.federation import federation_of
 from obliviate.federated.methods._common import FEDERATED_KINDS, adopt
 from obliviate.federated.models import state_copy
@@ -41,7 +41,7 @@ class Retrain(Unlearner):
 
     def _unlearn(self, model, request: UnlearningRequest):
         federation = federation_of(request, self.name)
-        reinitialize(model, seed=request.seed)
+        model = fresh_model(model, seed=request.seed, factory=request.model_factory)
         outcome = federation.run(
             participants=federation.retain_clients,
             rounds=self.rounds or federation.recipe.rounds,

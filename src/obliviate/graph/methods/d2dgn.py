@@ -44,7 +44,7 @@ from torch import nn
 from obliviate.core.contracts import Unlearner, UnlearningRequest
 from obliviate.core.params import InstanceOf, Interval
 from obliviate.core.registry import register
-from obliviate.core.training import reinitialize
+from obliviate.core.training import fresh_model
 from obliviate.graph.methods._common import GRAPH_KINDS, check_graph_model, deleted_endpoints, node_mask
 from obliviate.graph.structure import NegativeSampler
 from obliviate.graph.training import train_graph
@@ -115,7 +115,7 @@ class D2DGN(Unlearner):
         n = retain.num_nodes
         x, edge_index = retain.x, retain.edge_index
         preserver = copy.deepcopy(model).eval()
-        destroyer = reinitialize(copy.deepcopy(model), seed=request.seed + 1).eval()
+        destroyer = fresh_model(model, seed=request.seed + 1, factory=request.model_factory).eval()
         with torch.no_grad():
             kept = [h.detach() for h in preserver(x, edge_index, return_all=True)]
             destroyed = [h.detach() for h in destroyer(x, edge_index, return_all=True)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from obliviate.core.contracts import Unlearner, UnlearningRequest
 from obliviate.core.params import NONE, Interval
 from obliviate.core.registry import register
-from obliviate.core.training import reinitialize
+from obliviate.core.training import fresh_model
 from obliviate.graph.methods._common import GRAPH_KINDS, check_graph_model, training_recipe
 from obliviate.graph.training import train_graph
 
@@ -40,7 +40,7 @@ class Retrain(Unlearner):
     def _unlearn(self, model, request: UnlearningRequest):
         check_graph_model(model, "graph/retrain")
         recipe = training_recipe(request)
-        reinitialize(model, seed=request.seed)
+        model = fresh_model(model, seed=request.seed, factory=request.model_factory)
         history = train_graph(
             model,
             request.retain,
