@@ -90,7 +90,7 @@ def test_methods_lists_retrain_with_its_tags(runner):
     assert all(row["exact"] is False for row in rows if row["method"] != "retrain")
 
 
-@pytest.mark.parametrize("command", ["bench", "methods", "forget", "demo"])
+@pytest.mark.parametrize("command", ["bench", "methods", "forget", "demo", "verify"])
 def test_every_command_help_shows_an_example(runner, command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0 and "Example" in result.stdout and f"obliviate {command}" in result.stdout
@@ -186,3 +186,98 @@ def test_demo_shows_a_failed_section_on_the_page_and_exits_non_zero(runner, tmp_
 def test_bad_scenario_options_give_one_line(runner, args, expected):
     result = runner.invoke(app, ["bench", "classification", "--methods", "finetune", "--quiet", *args])
     assert expected in _one_error_line(result)
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory, saved_model):
+    """Two successive deletions on one model through the CLI: class 3, then class 5."""
+    from typer.testing import CliRunner
+
+    path, _ = saved_model
+    root = tmp_path_factory.mktemp("chain")
+    runner, model_file = CliRunner(), path
+    for step, spec in enumerate(("class:3", "class:5"), start=1):
+        out = root / f"step{step}"
+        result = runner.invoke(
+            app,
+            ["forget", "--task", "classification", "--model-file", str(model_file), "--recipe", "cnn", "--dataset",
+             "digits", "--forget", spec, "--method", "finetune", "--set", "epochs=1", "--out", str(out)],
+        )
+        assert result.exit_code == 0, result.output
+        model_file = out / "model.safetensors"
+    history = root / "history"
+    history.mkdir()
+    for step in (1, 2):
+        (history / f"{step:03d}.json").write_text((root / f"step{step}" / "certificate.json").read_text())
+    return root, history
+
+
+def test_verify_names_every_check_and_exits_zero_when_all_hold(runner, chain, saved_model):
+    root, _ = chain
+    path, _ = saved_model
+    step = root / "step1"
+    result = runner.invoke(
+        app, ["verify", str(step / "certificate.json"), "--model", str(step / "model.safetensors"), "--before", str(path)]
+    )
+    assert result.exit_code == 0, result.output
+    for name in ("digest", "weights after", "weights before"):
+        assert f"ok   {name}" in result.stdout
+
+
+def test_verify_reports_a_wrong_model_and_a_wrong_before(runner, chain, saved_model):
+    root, _ = chain
+    path, _ = saved_model
+    cert = root / "step2" / "certificate.json"
+    wrong_after = runner.invoke(app, ["verify", str(cert), "--model", str(root / "step1" / "model.safetensors")])
+    assert wrong_after.exit_code == 1 and "verification failed at: weights after" in wrong_after.stdout
+    wrong_before = runner.invoke(
+        app, ["verify", str(cert), "--model", str(root / "step2" / "model.safetensors"), "--before", str(path)]
+    )
+    assert wrong_before.exit_code == 1 and "verification failed at: weights before" in wrong_before.stdout
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda c: c["method"].update(name="retrain"),
+        lambda c: c["audit"].update(forget_accuracy=0.0),
+        lambda c: c.update(forget_spec="class:4"),
+        lambda c: c["model"].update(sha256_after="0" * 64),
+        lambda c: c["forget_set"].update(sha256="0" * 64),
+    ],
+    ids=["method", "audit", "forget-spec", "weights-hash", "forget-ids-hash"],
+)
+def test_verify_detects_an_edited_field(runner, chain, tmp_path, edit):
+    root, _ = chain
+    cert = json.loads((root / "step1" / "certificate.json").read_text())
+    edit(cert)
+    tampered = tmp_path / "certificate.json"
+    tampered.write_text(json.dumps(cert))
+    result = runner.invoke(app, ["verify", str(tampered), "--model", str(root / "step1" / "model.safetensors")])
+    assert result.exit_code == 1 and "FAIL digest" in result.stdout
+
+
+def test_verify_of_the_forget_ids(runner, chain, tmp_path):
+    root, _ = chain
+    forgotten = ClassificationScenario(dataset="digits", forget="class:3").forget_indices
+    ids = tmp_path / "ids.txt"
+    ids.write_text("".join(f"{i}\n" for i in forgotten[::-1]))  # any order
+    cert = str(root / "step1" / "certificate.json")
+    assert runner.invoke(app, ["verify", cert, "--ids", str(ids)]).exit_code == 0
+    ids.write_text("".join(f"{i}\n" for i in forgotten[1:]))  # one id missing
+    result = runner.invoke(app, ["verify", cert, "--ids", str(ids)])
+    assert result.exit_code == 1 and "FAIL forget ids" in result.stdout
+
+
+def test_verify_chain_checks_the_links_in_order_and_names_the_first_broken_one(runner, chain, tmp_path):
+    _, history = chain
+    result = runner.invoke(app, ["verify", "--chain", str(history)])
+    assert result.exit_code == 0, result.output
+    assert "ok   link 2: 002.json: intact, follows 001.json" in result.stdout
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    # The second deletion listed first: its weights before are not what the first produced.
+    (broken / "001.json").write_text((history / "002.json").read_text())
+    (broken / "002.json").write_text((history / "001.json").read_text())
+    result = runner.invoke(app, ["verify", "--chain", str(broken)])
+    assert result.exit_code == 1 and "verification failed at: link 2" in result.stdout

@@ -24,6 +24,7 @@ import json
 import math
 import os
 import platform
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -332,3 +333,83 @@ def verify_certificate(
         # A field was removed or replaced by something of another shape: not intact.
         return False
     return bool(ok)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named check of :func:`check_certificate` or :func:`check_chain`."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+def check_certificate(
+    cert: Mapping[str, Any],
+    model_after: nn.Module | Mapping[str, torch.Tensor] | None = None,
+    *,
+    model_before: nn.Module | Mapping[str, torch.Tensor] | None = None,
+    forget_ids: Iterable[int] | Iterable[str] | np.ndarray | torch.Tensor | None = None,
+) -> list[Check]:
+    """Every check :func:`verify_certificate` makes, each named with its outcome.
+
+    Checks, in order: ``digest`` (the certificate's own sha256 matches its content: any
+    edited field fails it), then, for what is given, ``weights after``, ``weights before``
+    and ``forget ids``. The digest detects accidental or careless change; anyone who edits
+    a field can recompute it, so it is no protection against forgery.
+
+    Raises:
+        DataError: if ``cert`` is not a certificate of a supported schema version.
+    """
+    _check_schema(cert)
+    checks = []
+    try:
+        recorded, actual = cert.get(DIGEST_KEY), _digest(cert)
+    except (TypeError, ValueError) as exc:
+        recorded, actual = None, f"not computable ({exc})"
+    checks.append(Check("digest", recorded == actual, "matches the content" if recorded == actual else
+                        "the certificate was changed after it was issued"))
+    model = cert.get("model") if isinstance(cert.get("model"), Mapping) else {}
+    for name, weights, key in (("weights after", model_after, "sha256_after"), ("weights before", model_before, "sha256_before")):
+        if weights is None:
+            continue
+        digest = state_sha256(dict(_state(weights)))
+        ok = digest == model.get(key)
+        checks.append(Check(name, ok, f"sha256 {digest[:16]}... {'matches' if ok else 'differs from'} the recorded {key}"))
+    if forget_ids is not None:
+        forget_set = cert.get("forget_set") if isinstance(cert.get("forget_set"), Mapping) else {}
+        digest = forget_ids_sha256(forget_ids)
+        ok = digest == forget_set.get("sha256")
+        checks.append(Check("forget ids", ok, f"sha256 of the ids {'matches' if ok else 'differs from'} the recorded one"))
+    return checks
+
+
+def check_chain(paths: Iterable[str | os.PathLike]) -> list[Check]:
+    """Check a history of deletions on one model, in the order given.
+
+    Each certificate must be intact (its digest), and each one's ``sha256_before`` must be
+    the previous one's ``sha256_after``: the model a deletion was applied to is the model
+    the previous deletion produced. One check per certificate; the first failing one is
+    the first broken link.
+
+    Raises:
+        DataError: for a file that is not a readable certificate, or an empty chain.
+    """
+    checks, previous = [], None
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise DataError("the chain holds no certificate; pass a folder of certificate JSON files")
+    for index, path in enumerate(paths):
+        cert = read_certificate(path)
+        digest_ok = check_certificate(cert)[0].ok
+        before = cert.get("model", {}).get("sha256_before")
+        linked = previous is None or before == previous
+        if not digest_ok:
+            detail = f"{path.name}: the certificate was changed after it was issued"
+        elif not linked:
+            detail = f"{path.name}: its weights before do not match the weights after {paths[index - 1].name}"
+        else:
+            detail = f"{path.name}: intact" + ("" if previous is None else f", follows {paths[index - 1].name}")
+        checks.append(Check(f"link {index + 1}", digest_ok and linked, detail))
+        previous = cert.get("model", {}).get("sha256_after")
+    return checks

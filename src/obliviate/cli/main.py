@@ -1,14 +1,15 @@
 """The ``obliviate`` command: one typer app, one module per command group.
 
 Commands: ``bench`` (methods vs retraining on a task), ``methods`` (what is registered),
-``forget`` (unlearn a saved model and certify it), ``demo`` (every task, one web page).
+``forget`` (unlearn a saved model and certify it), ``verify`` (check a certificate or a
+chain of them), ``demo`` (every task, one web page).
 """
 
 from __future__ import annotations
 
 import typer
 
-from obliviate.cli import bench, demo, forget, methods
+from obliviate.cli import bench, demo, forget, methods, verify
 
 app = typer.Typer(
     name="obliviate",
@@ -23,6 +24,7 @@ app.command("bench", epilog=bench.EPILOG, no_args_is_help=True)(bench.bench)
 app.command("methods", epilog=methods.EPILOG)(methods.list_methods)
 app.command("forget", epilog=forget.EPILOG, no_args_is_help=True)(forget.forget)
 app.command("demo", epilog=demo.EPILOG)(demo.demo)
+app.command("verify", epilog=verify.EPILOG)(verify.verify)
 
 
 def _version(value: bool) -> None:
