@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
-EXTRAS ?= dev,graph,federated
+EXTRAS ?= dev,graph,federated,regression
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/classification.py
 	$(BIN)/python benchmarks/graph.py
 	$(BIN)/python benchmarks/federated.py
+	$(BIN)/python benchmarks/regression.py
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache

@@ -130,9 +130,23 @@ def test_same_seed_gives_identical_weights(name, tiny, run_store):
 def test_invalid_hyper_parameter_raises_an_error_naming_it(name, param, tiny):
     cls = obliviate.get_method(TASK, name)
     bad = invalid_value(cls._parameter_constraints[param])
-    method = cls(**{param: bad})
+    with pytest.raises(InvalidParameterError, match=f"'{param}'"):
+        cls(**{param: bad})  # refused when the method is built, before any data is touched
+    method = cls().set_params(**{param: bad})
     with pytest.raises(InvalidParameterError, match=f"'{param}'"):
         method.unlearn(tiny.model, tiny.request)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_an_unknown_or_non_finite_parameter_is_refused_when_built(name):
+    cls = obliviate.get_method(TASK, name)
+    with pytest.raises(InvalidParameterError, match="no parameter 'colour'.*its parameters are"):
+        cls(colour=1)
+    floats = [p for p, allowed in cls._parameter_constraints.items() if any(c.accepts(0.5) for c in allowed)]
+    for param in floats:
+        for bad in (float("nan"), float("inf")):
+            with pytest.raises(InvalidParameterError, match=f"'{param}'"):
+                cls(**{param: bad})
 
 
 @pytest.mark.parametrize("name", METHODS)

@@ -110,11 +110,17 @@ def test_a_request_of_the_wrong_type_and_a_non_torch_model_are_refused():
         NoisyEdit().unlearn("not a model", request())
 
 
-def test_parameters_are_stored_unchanged_and_validated_at_unlearn_time():
-    method = NoisyEdit(scale=-1.0)  # construction never validates, like scikit-learn
-    assert method.get_params() == {"scale": -1.0}
-    with pytest.raises(InvalidParameterError, match=r"classification/noisy_edit: parameter 'scale' must be float in \(0, inf\); got -1.0"):
-        method.unlearn(model(), request())
+def test_parameters_are_validated_when_built_stored_unchanged_and_checked_again_at_unlearn_time():
+    message = r"classification/noisy_edit: parameter 'scale' must be float in \(0, inf\); got -1.0"
+    with pytest.raises(InvalidParameterError, match=message):
+        NoisyEdit(scale=-1.0)
+    with pytest.raises(InvalidParameterError, match="has no parameter 'lr'; its parameters are: scale"):
+        NoisyEdit(lr=0.1)
+    method = NoisyEdit(scale=2.0)
+    assert method.get_params() == {"scale": 2.0}
+    method.set_params(scale=-1.0)  # set_params stores unchecked, like scikit-learn ...
+    with pytest.raises(InvalidParameterError, match=message):
+        method.unlearn(model(), request())  # ... and unlearn checks again
     method.set_params(scale=0.5)
     assert method.get_params() == {"scale": 0.5}
     assert repr(method) == "NoisyEdit(scale=0.5)"

@@ -181,6 +181,7 @@ def make_certificate(
     dataset: str,
     forget_spec: Any,
     created: datetime | None = None,
+    request: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Build the certificate of one deletion (see the module docstring for its fields).
 
@@ -197,6 +198,9 @@ def make_certificate(
         dataset: the data set's name.
         forget_spec: the forget spec (a string or a ``ForgetSpec``).
         created: time of issue (timezone-aware); default now.
+        request: what reproduces the request (seed, recipe or factory, data digest and
+            split, scenario options, metrics not applicable with the reason), stored under
+            ``"request"``.
 
     Returns:
         A JSON-serialisable dict, ending in its own ``certificate_sha256``.
@@ -234,6 +238,8 @@ def make_certificate(
         "audit": audit_section,
         "versions": _versions(),
     }
+    if request is not None:
+        cert["request"] = _jsonable(dict(request))
     cert[DIGEST_KEY] = _digest(cert)
     return cert
 

@@ -1,23 +1,38 @@
 """Apply one unlearning method to a user's saved model and issue a deletion certificate.
 
-The model's architecture is rebuilt from the task's scenario (its recipe and the data
-set's input shape, via ``scenario.new_model()``), the saved safetensors weights are loaded
-into it strictly, the method unlearns the scenario's forget set, and the result is written
-as ``model.safetensors`` next to ``certificate.json`` (see :mod:`obliviate.audit.certificate`).
+The model is rebuilt by the task's scenario (``scenario.new_model()``: a built-in recipe or
+the user's factory), the saved safetensors weights are loaded into it strictly, the method
+unlearns the scenario's forget set, and the result is written as ``model.safetensors``
+next to ``certificate.json`` (see :mod:`obliviate.audit.certificate`).
+
+Safe outputs: the output folder is checked to be writable before any computation; an
+existing model or certificate there, or the input weights file itself, is never
+overwritten without ``force``; non-finite weights are refused before and after unlearning
+(no certificate for a broken model); the two files land together or not at all (both are
+written to temporary files first, then renamed, and the first is removed when the second
+cannot be put in place).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
+
+import torch
 
 from obliviate.bench.runner import GOLD_METHOD, build_unlearner, make_scenario
 from obliviate.bench.tasks import task_spec
-from obliviate.core.checkpoint import load_into, save_model
-from obliviate.core.errors import InvalidRequestError
+from obliviate.core.checkpoint import load_into, state_bytes
+from obliviate.core.errors import DataError, InvalidRequestError, ObliviateError
 from obliviate.report.schema import jsonable
+
+MODEL_FILE, CERTIFICATE_FILE = "model.safetensors", "certificate.json"
+MAX_SEED = 2**32 - 1
 
 
 @dataclass
@@ -31,6 +46,7 @@ class ForgetOutcome:
         gold_audit: the gold model's figures (``None`` unless ``with_gold``).
         certificate: the certificate document.
         model_path, certificate_path: the files written.
+        notes: why a metric was not applicable, by metric name.
     """
 
     model: Any
@@ -40,6 +56,86 @@ class ForgetOutcome:
     certificate: dict[str, Any]
     model_path: Path
     certificate_path: Path
+    notes: dict[str, str]
+
+
+class OutputError(ObliviateError):
+    """The output folder cannot take the results (not writable, or files already there)."""
+
+
+def check_output(out_dir: str | os.PathLike, *, inputs: tuple[Path, ...] = (), force: bool = False) -> Path:
+    """Make sure ``out_dir`` can take ``model.safetensors`` and ``certificate.json``.
+
+    An existing folder gets a probe file written and removed; a missing one needs its
+    nearest existing parent to be a writable folder (it is created only when the results
+    are written, so a failed deletion leaves nothing behind).
+
+    Raises:
+        OutputError: the folder cannot be created or written, one of the two files exists
+            (without ``force``), or an output would overwrite one of ``inputs`` (without ``force``).
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out '{out}' is a file, not a folder")
+    try:
+        if out.is_dir():
+            with tempfile.NamedTemporaryFile(dir=out, prefix=".obliviate-probe-"):
+                pass
+        else:
+            parent = next(p for p in out.absolute().parents if p.exists())
+            if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+                raise PermissionError(13, f"cannot create folders in '{parent}'")
+    except OSError as exc:
+        raise OutputError(f"cannot write to --out '{out}': {exc.strerror or exc}") from None
+    if not force:
+        targets = [out / MODEL_FILE, out / CERTIFICATE_FILE]
+        resolved_inputs = {p.resolve() for p in inputs if p is not None}
+        clobbered = [t for t in targets if t.resolve() in resolved_inputs]
+        if clobbered:
+            raise OutputError(f"'{clobbered[0]}' is an input of this deletion; choose another --out (or pass --force)")
+        existing = [t.name for t in targets if t.exists()]
+        if existing:
+            raise OutputError(f"'{out}' already holds {' and '.join(existing)}; choose another --out or pass --force")
+    return out
+
+
+def check_seed(seed: Any) -> int:
+    """A seed in ``0..2**32-1``.
+
+    Raises:
+        InvalidRequestError: for anything else.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise InvalidRequestError(f"a seed must be an integer in 0..{MAX_SEED}; got {seed!r}")
+    return seed
+
+
+def non_finite_parameters(model: torch.nn.Module) -> list[str]:
+    """Names of the state_dict entries holding NaN or infinite values."""
+    return [
+        name for name, value in model.state_dict().items()
+        if value.is_floating_point() and not bool(torch.isfinite(value).all())
+    ]
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """sha256 of a file's bytes (what ``sha256sum FILE`` prints)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def _status(progress: bool, text: str) -> Iterator[Any]:
+    if not progress:
+        yield lambda message: None
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(text) as status:
+        yield lambda message: status.update(message)
 
 
 def forget_saved_model(
@@ -52,53 +148,95 @@ def forget_saved_model(
     options: dict[str, Any] | None = None,
     seed: int = 0,
     with_gold: bool = False,
+    force: bool = False,
+    param_preset: str = "default",
+    progress: bool = False,
 ) -> ForgetOutcome:
     """Unlearn a scenario's forget set from saved weights and certify the deletion.
 
     Args:
         task: task name, e.g. ``"classification"``.
-        model_file: safetensors weights of a model built by the task's recipe.
+        model_file: safetensors weights of a model built by the scenario's recipe or factory.
         method: registered method name.
         out_dir: folder for ``model.safetensors`` and ``certificate.json``.
         params: the method's hyper-parameters.
-        options: scenario options (``dataset``, ``forget``, ``model`` = recipe name, ...),
-            on top of the task's defaults.
-        seed: the scenario's seed (data split, forget draw) and the method's.
+        options: scenario options (``dataset``, ``forget``, ``model`` = recipe name or
+            ``package.module:callable`` factory, ``table``/``label_column``/``id_column``/
+            ``split_column``/``test`` for a user's own data, ...), on top of the task's defaults.
+        seed: the scenario's seed and the method's, in ``0..2**32-1``.
         with_gold: also retrain from scratch and record each figure's gap to gold.
+        force: overwrite existing outputs.
+        param_preset: ``"default"`` or ``"paper"`` hyper-parameters.
+        progress: show what is running on stderr.
 
     Returns:
         A :class:`ForgetOutcome`.
 
     Raises:
-        InvalidRequestError: unknown task, bad options, or a task whose scenario cannot
+        OutputError: the output folder cannot take the files (checked before any computation).
+        InvalidRequestError: unknown task, bad options or seed, or a task whose scenario cannot
             rebuild a model (no ``new_model()``) or name its forget set.
-        InvalidForgetSpecError: a malformed forget spec.
+        InvalidForgetSpecError: a malformed forget spec or ids that name no trained row.
         RegistryError, InvalidParameterError: unknown method or bad hyper-parameters.
-        DataError: the weights file is missing or does not fit the recipe.
+        DataError: the weights file is missing, does not fit, or holds non-finite values, or
+            the unlearned weights are not finite.
     """
-    from obliviate.audit.certificate import make_certificate, write_certificate
+    from obliviate.audit.certificate import make_certificate
 
+    model_file = Path(model_file)
+    seed = check_seed(seed)
+    user_files = tuple(Path(options[k]) for k in ("table", "test") if options and options.get(k))
+    out = check_output(out_dir, inputs=(model_file, *user_files), force=force)
     spec = task_spec(task)
     scenario_options = {**spec.default_options, **(options or {})}
-    unlearner = build_unlearner(task, method, params)
-    scenario = make_scenario(spec, seed, scenario_options)
-    if not callable(getattr(scenario, "new_model", None)):
-        raise InvalidRequestError(
-            f"task '{task}' cannot rebuild a model from saved weights (its scenario has no new_model())"
-        )
-    original = scenario.new_model()
-    load_into(original, model_file)
-    original.eval()
-    request = scenario.request()
-    forget_ids = _forget_ids(scenario, task)
-
-    gold_model = None
-    gold_audit = None
-    if with_gold:
-        gold_model = build_unlearner(task, GOLD_METHOD).unlearn(original, request).model
-        gold_audit = scenario.audit(gold_model, original=original, gold=gold_model)
-    result = unlearner.unlearn(original, request)
-    audit = scenario.audit(result.model, original=original, gold=gold_model)
+    unlearner = build_unlearner(task, method, params, preset=param_preset)
+    with _status(progress, f"{task}/{method}: loading the model and the data") as say:
+        scenario = make_scenario(spec, seed, scenario_options)
+        if not callable(getattr(scenario, "new_model", None)):
+            raise InvalidRequestError(
+                f"task '{task}' cannot rebuild a model from saved weights (its scenario has no new_model())"
+            )
+        original = scenario.new_model()
+        load_into(original, model_file)
+        original.eval()
+        broken = non_finite_parameters(original)
+        if broken:
+            raise DataError(f"'{model_file}' holds NaN or infinite weights ({', '.join(broken[:5])}); refusing to unlearn from it")
+        request = scenario.request()
+        forget_ids = _forget_ids(scenario, task)
+        gold_model = gold_audit = None
+        if with_gold:
+            say(f"{task}: retraining from scratch (gold)")
+            gold_model = build_unlearner(task, GOLD_METHOD).unlearn(original, request).model
+            gold_audit = scenario.audit(gold_model, original=original, gold=gold_model)
+        say(f"{task}/{method}: unlearning {len(forget_ids)} record(s)")
+        result = unlearner.unlearn(original, request)
+        broken = non_finite_parameters(result.model)
+        if broken:
+            raise DataError(
+                f"{task}/{method} produced NaN or infinite weights ({', '.join(broken[:5])}); no certificate was "
+                "written: lower its learning rate or pick another method"
+            )
+        say(f"{task}/{method}: auditing")
+        audit = scenario.audit(result.model, original=original, gold=gold_model)
+    notes = dict(getattr(scenario, "audit_notes", {}) or {})
+    data = getattr(scenario, "data", None)
+    model_option = scenario_options.get("model")
+    context = {
+        "seed": seed,
+        "model": model_option if isinstance(model_option, str) else getattr(model_option, "__qualname__", None),
+        "model_file_sha256": file_sha256(model_file),
+        "data_sha256": getattr(data, "digest", None),
+        "data_split": {"train": len(getattr(data, "y_train", ())), "test": len(getattr(data, "y_test", ()))}
+        if data is not None and hasattr(data, "y_train") else None,
+        "options": jsonable({k: v for k, v in scenario_options.items() if k not in ("cache_dir", "progress", "device")}),
+        "param_preset": param_preset,
+        "not_applicable": notes,
+    }
+    metadata = {"task": task, "method": method, "params": unlearner.get_params(), "options": scenario_options,
+                "seed": seed, "source": os.fspath(model_file)}
+    blob = state_bytes(result.model, jsonable(metadata))
+    context["model_file_sha256_after"] = hashlib.sha256(blob).hexdigest()
     certificate = make_certificate(
         model_before=original,
         model_after=result.model,
@@ -108,20 +246,11 @@ def forget_saved_model(
         audit=audit,
         gold_audit=gold_audit,
         task=task,
-        dataset=str(scenario_options.get("dataset", "")),
+        dataset=str(getattr(data, "name", None) or scenario_options.get("dataset", "")),
         forget_spec=str(getattr(request, "spec", None) or scenario_options.get("forget", "")),
+        request=context,
     )
-    out_dir = Path(out_dir)
-    metadata = {
-        "task": task,
-        "method": method,
-        "params": unlearner.get_params(),
-        "options": scenario_options,
-        "seed": seed,
-        "source": os.fspath(model_file),
-    }
-    model_path = save_model(result.model, out_dir / "model.safetensors", jsonable(metadata))
-    certificate_path = write_certificate(certificate, out_dir / "certificate.json")
+    model_path, certificate_path = _write_both(out, blob, certificate)
     return ForgetOutcome(
         model=result.model,
         seconds=result.seconds,
@@ -130,7 +259,39 @@ def forget_saved_model(
         certificate=certificate,
         model_path=model_path,
         certificate_path=certificate_path,
+        notes=notes,
     )
+
+
+def _write_both(out: Path, blob: bytes, certificate: dict[str, Any]) -> tuple[Path, Path]:
+    """Write the model and the certificate so that both land or neither does."""
+    import json
+
+    model_path, certificate_path = out / MODEL_FILE, out / CERTIFICATE_FILE
+    staged = []
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for data in (blob, (json.dumps(certificate, indent=2, sort_keys=True) + "\n").encode("utf-8")):
+            fd, tmp = tempfile.mkstemp(dir=out, prefix=".obliviate-", suffix=".tmp")
+            staged.append(tmp)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        os.replace(staged[0], model_path)
+        try:
+            os.replace(staged[1], certificate_path)
+        except OSError:
+            model_path.unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise OutputError(f"could not write the results to '{out}': {exc.strerror or exc}; nothing was kept") from None
+    finally:
+        for tmp in staged:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return model_path, certificate_path
 
 
 def _forget_ids(scenario: Any, task: str) -> Any:

@@ -7,9 +7,11 @@ retain data only, caches both as safetensors keyed by a hash of the scenario, bu
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -20,6 +22,8 @@ from obliviate.audit.divergence import activation_distance, js_divergence, zrf_s
 from obliviate.audit.mia import entropy_svc_mia, membership_auc
 from obliviate.classification.models import build_model
 from obliviate.core.cache import cache_path, train_or_load
+from obliviate.core.errors import InvalidForgetSpecError, InvalidRequestError
+from obliviate.core.factory import build_with, factory_name, load_factory
 from obliviate.core.contracts import UnlearningRequest
 from obliviate.core.training import (
     accuracy,
@@ -30,7 +34,8 @@ from obliviate.core.training import (
     reinitialize,
 )
 from obliviate.data.datasets import ClassificationData, load_classification
-from obliviate.data.forget import ForgetSpec, parse_forget_spec, select_classification_forget
+from obliviate.data.forget import ForgetSpec, parse_forget_spec, read_id_values, select_classification_forget
+from obliviate.data.tables import select_by_ids
 
 FORGET_KINDS = frozenset({"random", "class", "ids"})
 
@@ -64,31 +69,52 @@ class ClassificationScenario:
     """Classification unlearning scenario.
 
     Args:
-        dataset: ``digits``, ``wine``, ``breast_cancer`` or ``mnist``.
-        forget: a forget spec, e.g. ``"class:3"``, ``"random:0.1"``, ``"ids:file.txt"``.
-        model: network recipe, ``"cnn"`` (images) or ``"mlp"``.
+        dataset: ``digits``, ``wine``, ``breast_cancer`` or ``mnist``, or a user's own
+            :class:`~obliviate.data.datasets.ClassificationData` (e.g. from
+            :func:`obliviate.data.tables.load_table`, with their split and ids).
+        forget: a forget spec, e.g. ``"class:3"``, ``"random:0.1"``, ``"ids:file.txt"``
+            (for a user's data, the file holds values of their id column; for built-in
+            data, training-set positions).
+        model: network recipe, ``"cnn"`` (images) or ``"mlp"``, or a factory building the
+            untrained network: a callable or ``"package.module:callable"``
+            (:mod:`obliviate.core.factory`). A factory is also what ``retrain``, the
+            incompetent teacher and the relearn probe build fresh models with.
         seed: seeds the split, the forget draw, initialisation and training.
         epochs: training epochs for original and gold (default per dataset).
         cache_dir: where trained models are cached (``None``: no cache).
         data_dir: folder of file-based datasets (MNIST); default ``$OBLIVIATE_DATA_DIR``.
         device: ``"cpu"``, ``"cuda"`` or ``None`` (CUDA when available).
         progress: show progress bars while training.
+        table, label_column, id_column, split_column, test, standardize: a user's own data
+            file (``.csv``, ``.parquet``, ``.npz``) read by
+            :func:`obliviate.data.tables.load_table` with their split and ids; it replaces
+            ``dataset``.
     """
 
-    dataset: str = "digits"
+    dataset: str | ClassificationData = "digits"
     forget: str | ForgetSpec = "class:3"
-    model: str = "cnn"
+    model: str | Callable[[], nn.Module] = "cnn"
     seed: int = 0
     epochs: int | None = None
     cache_dir: str | os.PathLike | None = None
     data_dir: str | os.PathLike | None = None
     device: str | None = None
     progress: bool = False
+    table: str | os.PathLike | None = None
+    label_column: str | None = None
+    id_column: str | None = None
+    split_column: str | None = None
+    test: str | os.PathLike | None = None
+    standardize: bool = False
     task: str = field(default="classification", init=False)
 
     def __post_init__(self) -> None:
         self.spec = parse_forget_spec(self.forget, allowed=FORGET_KINDS)
-        self.recipe = TrainingRecipe(epochs=self.epochs or DEFAULT_EPOCHS.get(self.dataset, 20))
+        name = self.dataset if isinstance(self.dataset, str) and self.table is None else "user"
+        self.recipe = TrainingRecipe(epochs=self.epochs or DEFAULT_EPOCHS.get(name, 20))
+        self.factory = None
+        if callable(self.model) or (isinstance(self.model, str) and ":" in self.model):
+            self.factory = load_factory(self.model)
         self._data: ClassificationData | None = None
         self._forget_idx: np.ndarray | None = None
         self._original: nn.Module | None = None
@@ -96,21 +122,45 @@ class ClassificationScenario:
         self.training_seconds: dict[str, float] = {}
         self._relearn: tuple[Any, float] | None = None
         self._relearn_random: float | None = None
+        self.audit_notes: dict[str, str] = {}
+        """Why a metric of the last audit is NaN (not applicable), by metric name."""
 
     # -- data ---------------------------------------------------------------------------
     @property
     def data(self) -> ClassificationData:
         """The loaded train/test split."""
         if self._data is None:
-            self._data = load_classification(self.dataset, seed=self.seed, data_dir=self.data_dir)
+            if self.table is not None:
+                from obliviate.data.tables import load_table
+
+                self._data = load_table(
+                    self.table, label_column=self.label_column, id_column=self.id_column,
+                    split_column=self.split_column, test=self.test, standardize=self.standardize,
+                )
+            elif isinstance(self.dataset, ClassificationData):
+                self._data = self.dataset
+            else:
+                self._data = load_classification(self.dataset, seed=self.seed, data_dir=self.data_dir)
         return self._data
 
     @property
     def forget_indices(self) -> np.ndarray:
         """Indices (into the training set) of the examples to forget."""
         if self._forget_idx is None:
-            self._forget_idx = select_classification_forget(self.spec, self.data.y_train, seed=self.seed)
+            if self.spec.kind == "ids" and self.data.ids_train is not None:
+                self._forget_idx = select_by_ids(read_id_values(Path(self.spec.value)), self.data)
+            else:
+                self._forget_idx = select_classification_forget(self.spec, self.data.y_train, seed=self.seed)
+            if len(self._forget_idx) == len(self.data.y_train):
+                raise InvalidForgetSpecError("the forget set is the whole training set; nothing would be retained")
         return self._forget_idx
+
+    @property
+    def forget_ids(self) -> np.ndarray:
+        """The forgotten rows' identifiers: the user's id values, else training-set positions."""
+        if self.data.ids_train is not None:
+            return self.data.ids_train[self.forget_indices]
+        return self.forget_indices
 
     @property
     def retain_indices(self) -> np.ndarray:
@@ -134,6 +184,7 @@ class ClassificationScenario:
             num_classes=self.data.num_classes,
             seed=self.seed,
             extras={"training": self.recipe.as_dict(), "forget_classes": self.forget_classes},
+            model_factory=self.factory,
         )
 
     # -- models -------------------------------------------------------------------------
@@ -142,15 +193,20 @@ class ClassificationScenario:
 
     def new_model(self) -> nn.Module:
         """A freshly initialised network of the scenario's recipe (seeded)."""
-        model = build_model(self.model, self.data.input_shape, self.data.num_classes, seed=self.seed)
+        if self.factory is not None:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.seed)
+                model = build_with(self.factory, where=f"the model factory {factory_name(self.model)!r}")
+        else:
+            model = build_model(self.model, self.data.input_shape, self.data.num_classes, seed=self.seed)
         return model.to(self._device())
 
     def _config(self, which: str) -> dict[str, Any]:
         return {
             "which": which,
-            "dataset": self.dataset,
+            "dataset": self.data.digest or self.data.name,
             "forget": str(self.spec) if which == "gold" else None,
-            "model": self.model,
+            "model": factory_name(self.model) if self.factory is not None else self.model,
             "seed": self.seed,
             "recipe": self.recipe.as_dict(),
             "version": 1,
@@ -171,7 +227,7 @@ class ClassificationScenario:
                 weight_decay=self.recipe.weight_decay,
                 seed=self.seed,
                 progress=self.progress,
-                desc=f"{which} ({self.dataset})",
+                desc=f"{which} ({self.data.name})",
             )
 
         path = cache_path(self.cache_dir, f"classification-{which}", config)
@@ -220,7 +276,11 @@ class ClassificationScenario:
         initialised network of the same recipe (computed once per scenario)."""
         from obliviate.audit.relearn import relearn_steps
 
-        sets, target = self.relearn_protocol(original)
+        try:
+            sets, target = self.relearn_protocol(original)
+        except InvalidRequestError as exc:
+            self.audit_notes = {**getattr(self, "audit_notes", {}), "relearn_steps": f"not applicable: {exc}"}
+            return {"relearn_steps": math.nan, "relearn_random_steps": math.nan}
 
         def steps(net: nn.Module) -> float:
             return float(relearn_steps(net, sets.relearn, sets.probe, target_accuracy=target, seed=self.seed))
@@ -279,6 +339,12 @@ class ClassificationScenario:
         metrics["mia_auc"] = membership_auc(
             probs["forget"], labels["forget"], probs["test"], labels["test"], seed=self.seed
         )
+        self.audit_notes = {}
+        if math.isnan(metrics["mia_auc"]):
+            self.audit_notes["mia_auc"] = (
+                "not applicable: the loss attack needs at least two forgotten rows and two held-out rows "
+                f"of the same classes (got {len(labels['forget'])} forgotten)"
+            )
         incompetent = reinitialize(self.new_model(), seed=self.seed + RANDOM_NETWORK_SEED_OFFSET)
         metrics["zrf"] = zrf_score(probs["forget"], self.probabilities(incompetent, "forget"))
         if gold is not None:

@@ -49,8 +49,8 @@ def _contiguous_state(model_or_state: nn.Module | dict[str, torch.Tensor]) -> di
     return {k: v.detach().cpu().contiguous() for k, v in state.items()}
 
 
-def save_model(model: nn.Module | dict[str, torch.Tensor], path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> Path:
-    """Save a model's state_dict as safetensors with JSON-serialisable ``metadata``."""
+def state_bytes(model: nn.Module | dict[str, torch.Tensor], metadata: dict[str, Any] | None = None) -> bytes:
+    """A model's state_dict as safetensors bytes with JSON-serialisable ``metadata``."""
     from safetensors.torch import save
 
     state = _contiguous_state(model)
@@ -61,9 +61,13 @@ def save_model(model: nn.Module | dict[str, torch.Tensor], path: str | os.PathLi
         if ptr in seen and ptr != -1:
             state[key] = tensor.clone()
         seen[ptr] = key
-    blob = save(state, metadata={METADATA_KEY: json.dumps(metadata or {}, sort_keys=True)})
+    return save(state, metadata={METADATA_KEY: json.dumps(metadata or {}, sort_keys=True)})
+
+
+def save_model(model: nn.Module | dict[str, torch.Tensor], path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> Path:
+    """Save a model's state_dict as safetensors with JSON-serialisable ``metadata``."""
     path = Path(path)
-    atomic_write_bytes(path, blob)
+    atomic_write_bytes(path, state_bytes(model, metadata))
     return path
 
 

@@ -1,7 +1,8 @@
 """Contracts shared by every task: the request, the result and the unlearner base class.
 
 An unlearner is configured by keyword-only hyper-parameters (stored unchanged, validated
-at ``unlearn`` time against the class's ``_parameter_constraints``) and exposes one call,
+against the class's ``_parameter_constraints`` when it is built, after ``set_params`` and
+again at ``unlearn``) and exposes one call,
 ``unlearn(model, request) -> UnlearningResult``. It never mutates the model it receives.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import inspect
 import random
 from dataclasses import dataclass, field
@@ -17,7 +19,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 import torch
 
-from obliviate.core.errors import InvalidRequestError, UnsupportedModelError
+from obliviate.core.errors import InvalidParameterError, InvalidRequestError, UnsupportedModelError
 from obliviate.core.params import validate_params
 from obliviate.core.seeding import seed_everything
 from obliviate.core.timing import Stopwatch, count_flops
@@ -95,9 +97,38 @@ class Unlearner:
     defaults tuned here; ``build_unlearner(..., params="paper")`` and the CLI's
     ``--params paper`` use them. Empty: the defaults are the paper's, or it gives none."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Wrap the subclass's ``__init__`` so that hyper-parameters are checked when the
+        method is built: an unknown name or a value outside the constraints table fails
+        at once, with the parameter named, not later at ``unlearn``."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None or getattr(init, "_validates", False):
+            return
+
+        @functools.wraps(init)
+        def checked_init(self: Unlearner, *args: Any, **params: Any) -> None:
+            if args:
+                raise InvalidParameterError(
+                    f"{type(self).__name__} takes keyword arguments only (e.g. {type(self).__name__}(epochs=3))"
+                )
+            known = type(self)._param_names()
+            unknown = sorted(set(params) - set(known))
+            if unknown:
+                raise InvalidParameterError(
+                    f"{self.task}/{self.name} has no parameter {', '.join(repr(p) for p in unknown)}; "
+                    f"its parameters are: {', '.join(known) or 'none'}"
+                )
+            init(self, **params)
+            if type(self).__init__ is checked_init:
+                self._validate_params()
+
+        checked_init._validates = True  # type: ignore[attr-defined]
+        cls.__init__ = checked_init  # type: ignore[method-assign]
+
     @classmethod
     def _param_names(cls) -> list[str]:
-        signature = inspect.signature(cls.__init__)
+        signature = inspect.signature(inspect.unwrap(cls.__init__))
         return [
             p.name
             for p in signature.parameters.values()
@@ -113,8 +144,6 @@ class Unlearner:
         known = set(self._param_names())
         for key, value in params.items():
             if key not in known:
-                from obliviate.core.errors import InvalidParameterError
-
                 raise InvalidParameterError(
                     f"{self.task}/{self.name} has no parameter '{key}'; "
                     f"its parameters are: {', '.join(sorted(known))}"

@@ -32,8 +32,8 @@ class Interval:
             return False
         if self.kind is float and not isinstance(value, numbers.Real):
             return False
-        if isinstance(value, float) and math.isnan(value):
-            return False
+        if isinstance(value, float) and not math.isfinite(value):
+            return False  # NaN compares false with every bound; infinity is never a usable setting
         low_ok = self.low is None or (
             value >= self.low if self.closed in ("both", "left") else value > self.low
         )

@@ -39,6 +39,12 @@ class ClassificationData:
         x_train, x_test: float32 inputs; images are ``(n, channels, height, width)``.
         y_train, y_test: int64 labels in ``0..num_classes-1``.
         num_classes: number of classes.
+        ids_train, ids_test: the user's own identifiers of each row (``None`` for built-in
+            data, whose identifiers are training-set positions).
+        classes: the user's label values, in the order of the integer labels (``None``
+            when the labels were already ``0..C-1``).
+        digest: sha256 of the source file(s), recorded in certificates (``None`` for
+            built-in data).
     """
 
     name: str
@@ -47,6 +53,10 @@ class ClassificationData:
     x_test: np.ndarray
     y_test: np.ndarray
     num_classes: int
+    ids_train: np.ndarray | None = None
+    ids_test: np.ndarray | None = None
+    classes: list | None = None
+    digest: str | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:

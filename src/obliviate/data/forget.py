@@ -119,6 +119,23 @@ def _parse_value(kind: str, arg: str, text: str):
     return arg
 
 
+def read_id_values(path: Path) -> list[str]:
+    """The identifiers of an ids file as text, one per line (blank lines and ``#`` comments
+    skipped): the values of a user's id column.
+
+    Raises:
+        InvalidForgetSpecError: if the file is missing or not UTF-8 text.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidForgetSpecError(f"ids file '{path}' does not exist or is not a file; write one identifier per line")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InvalidForgetSpecError(f"ids file '{path}' is not UTF-8 text; write one identifier per line") from None
+    return [line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()]
+
+
 def read_ids_file(path: Path) -> np.ndarray:
     """Read one integer identifier per line (blank lines and ``#`` comments skipped).
 
