@@ -13,7 +13,8 @@ Quick use::
 
 from __future__ import annotations
 
-from obliviate.core.contracts import Unlearner, UnlearningRequest, UnlearningResult
+from typing import Any
+
 from obliviate.core.errors import (
     DataError,
     InvalidForgetSpecError,
@@ -27,6 +28,18 @@ from obliviate.core.errors import (
 from obliviate.core.registry import TASKS, get_method, methods, register
 
 __version__ = "0.1.0"
+
+_LAZY = {"Unlearner", "UnlearningRequest", "UnlearningResult"}
+
+
+def __getattr__(name: str) -> Any:
+    """The contracts import torch: load them on first use, so that ``obliviate --help``
+    and other light commands start fast."""
+    if name in _LAZY:
+        from obliviate.core import contracts
+
+        return getattr(contracts, name)
+    raise AttributeError(f"module 'obliviate' has no attribute {name!r}")
 
 __all__ = [
     "TASKS",

@@ -134,7 +134,7 @@ def test_parameters_for_a_method_that_is_not_benched_are_refused():
         run_bench("classification", methods=["finetune"], seeds=1, method_params={"ssd": {}}, progress=False)
 
 
-@pytest.mark.parametrize("seeds", [0, -1, [], [0, 0], [-2], True])
+@pytest.mark.parametrize("seeds", [0, -1, [], [0, 0], [-2], True, 101, [2**32], list(range(101))])
 def test_bad_seeds_are_refused(seeds):
     with pytest.raises(InvalidRequestError):
         resolve_seeds(seeds)

@@ -281,3 +281,50 @@ def test_verify_chain_checks_the_links_in_order_and_names_the_first_broken_one(r
     (broken / "002.json").write_text((history / "001.json").read_text())
     result = runner.invoke(app, ["verify", "--chain", str(broken)])
     assert result.exit_code == 1 and "verification failed at: link 2" in result.stdout
+
+
+def _ed25519_keys(folder):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    private = folder / "officer.pem"
+    private.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    public = folder / "officer.pub.pem"
+    public.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    return private, public
+
+
+def test_a_signed_certificate_verifies_and_a_recomputed_digest_without_the_key_does_not(runner, tmp_path, saved_model):
+    from obliviate.audit.certificate import _digest
+
+    path, _ = saved_model
+    private, public = _ed25519_keys(tmp_path)
+    out = tmp_path / "signed"
+    result = runner.invoke(
+        app,
+        ["forget", "--model-file", str(path), "--model", "cnn", "--dataset", "digits", "--forget", "class:3",
+         "--method", "finetune", "--set", "epochs=1", "--out", str(out), "--sign-key", str(private), "--quiet"],
+    )
+    assert result.exit_code == 0, result.output
+    cert_path = out / "certificate.json"
+    good = runner.invoke(app, ["verify", str(cert_path), "--model", str(out / "model.safetensors"), "--public-key", str(public)])
+    assert good.exit_code == 0 and "ok   signature" in good.stdout
+    # A forger edits the audit and recomputes the digest: the digest check passes, the signature fails.
+    cert = json.loads(cert_path.read_text())
+    cert["audit"]["forget_accuracy"]["value"] = 0.5 + cert["audit"]["forget_accuracy"]["value"]
+    cert["certificate_sha256"] = _digest(cert)
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(cert))
+    bad = runner.invoke(app, ["verify", str(forged), "--public-key", str(public)])
+    assert "ok   digest" in bad.stdout
+    assert bad.exit_code == 1 and "verification failed at: signature" in bad.stdout
+    # Another officer's key does not verify it either.
+    (tmp_path / "other").mkdir()
+    _, other = _ed25519_keys(tmp_path / "other")
+    wrong = runner.invoke(app, ["verify", str(cert_path), "--public-key", str(other)])
+    assert wrong.exit_code == 1, wrong.stdout

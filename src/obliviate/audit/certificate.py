@@ -127,8 +127,11 @@ def _canonical_json(body: Mapping[str, Any]) -> str:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+SIGNATURE_KEY = "signature"
+
+
 def _digest(cert: Mapping[str, Any]) -> str:
-    body = {k: v for k, v in cert.items() if k != DIGEST_KEY}
+    body = {k: v for k, v in cert.items() if k not in (DIGEST_KEY, SIGNATURE_KEY)}
     return hashlib.sha256(_canonical_json(body).encode("utf-8")).hexdigest()
 
 
@@ -419,3 +422,73 @@ def check_chain(paths: Iterable[str | os.PathLike]) -> list[Check]:
         checks.append(Check(f"link {index + 1}", digest_ok and linked, detail))
         previous = cert.get("model", {}).get("sha256_after")
     return checks
+
+
+def _crypto():
+    try:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+    except ImportError:
+        from obliviate.core.errors import MissingDependencyError
+
+        raise MissingDependencyError(
+            "signing certificates needs the 'cryptography' package (pip install cryptography)"
+        ) from None
+    return serialization, ed25519
+
+
+def read_key(path: str | os.PathLike, *, private: bool) -> Any:
+    serialization, ed25519 = _crypto()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise DataError(f"cannot read the key file '{path}': {exc.strerror or exc}") from None
+    try:
+        key = serialization.load_pem_private_key(data, password=None) if private else serialization.load_pem_public_key(data)
+    except (ValueError, TypeError) as exc:
+        kind = "private" if private else "public"
+        raise DataError(f"'{path}' is not an unencrypted PEM {kind} key: {exc}") from None
+    wanted = ed25519.Ed25519PrivateKey if private else ed25519.Ed25519PublicKey
+    if not isinstance(key, wanted):
+        raise DataError(f"'{path}' is not an Ed25519 key (make one with: openssl genpkey -algorithm ed25519)")
+    return key
+
+
+def sign_certificate(cert: Mapping[str, Any], private_key: str | os.PathLike) -> dict[str, Any]:
+    """Sign a certificate's digest with an Ed25519 private key (PEM file, unencrypted).
+
+    Adds ``signature = {"algorithm": "ed25519", "public_key": <hex>, "value": <hex>}``; the
+    signed message is the certificate's ``certificate_sha256`` (which covers every other
+    field). Unlike the digest alone, a signature cannot be recomputed after an edit without
+    the private key: it detects forgery by anyone who does not hold the key.
+
+    Raises:
+        DataError: unreadable key, or not an Ed25519 key.
+        MissingDependencyError: without the ``cryptography`` package.
+    """
+    serialization, _ = _crypto()
+    key = read_key(private_key, private=True)
+    signed = dict(cert)
+    signed[DIGEST_KEY] = _digest(signed)
+    public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    signed[SIGNATURE_KEY] = {
+        "algorithm": "ed25519",
+        "public_key": public.hex(),
+        "value": key.sign(signed[DIGEST_KEY].encode("ascii")).hex(),
+    }
+    return signed
+
+
+def check_signature(cert: Mapping[str, Any], public_key: str | os.PathLike) -> Check:
+    """Whether the certificate carries a valid Ed25519 signature by ``public_key`` (PEM file)."""
+    from cryptography.exceptions import InvalidSignature
+
+    key = read_key(public_key, private=False)
+    signature = cert.get(SIGNATURE_KEY)
+    if not isinstance(signature, Mapping) or signature.get("algorithm") != "ed25519":
+        return Check("signature", False, "the certificate is not signed")
+    try:
+        key.verify(bytes.fromhex(str(signature.get("value", ""))), _digest(cert).encode("ascii"))
+    except (InvalidSignature, ValueError):
+        return Check("signature", False, "the signature does not match this public key and content")
+    return Check("signature", True, "valid Ed25519 signature of the content by this public key")

@@ -150,6 +150,7 @@ def forget_saved_model(
     with_gold: bool = False,
     force: bool = False,
     param_preset: str = "default",
+    sign_key: str | os.PathLike | None = None,
     progress: bool = False,
 ) -> ForgetOutcome:
     """Unlearn a scenario's forget set from saved weights and certify the deletion.
@@ -167,6 +168,8 @@ def forget_saved_model(
         with_gold: also retrain from scratch and record each figure's gap to gold.
         force: overwrite existing outputs.
         param_preset: ``"default"`` or ``"paper"`` hyper-parameters.
+        sign_key: an Ed25519 private key (PEM) to sign the certificate with (see
+            :func:`obliviate.audit.certificate.sign_certificate`).
         progress: show what is running on stderr.
 
     Returns:
@@ -181,11 +184,16 @@ def forget_saved_model(
         DataError: the weights file is missing, does not fit, or holds non-finite values, or
             the unlearned weights are not finite.
     """
-    from obliviate.audit.certificate import make_certificate
+    from obliviate.audit.certificate import make_certificate, read_key, sign_certificate
 
     model_file = Path(model_file)
+    if sign_key is not None:
+        read_key(sign_key, private=True)  # a bad key fails before any computation
     seed = check_seed(seed)
-    user_files = tuple(Path(options[k]) for k in ("table", "test") if options and options.get(k))
+    user_files = tuple(
+        Path(options[k]) for k in ("table", "test", "dataset")
+        if options and isinstance(options.get(k), (str, os.PathLike)) and Path(options[k]).is_file()
+    )
     out = check_output(out_dir, inputs=(model_file, *user_files), force=force)
     spec = task_spec(task)
     scenario_options = {**spec.default_options, **(options or {})}
@@ -196,8 +204,12 @@ def forget_saved_model(
             raise InvalidRequestError(
                 f"task '{task}' cannot rebuild a model from saved weights (its scenario has no new_model())"
             )
-        original = scenario.new_model()
-        load_into(original, model_file)
+        loader = getattr(scenario, "load_model", None)
+        if callable(loader):  # tasks whose saved models may carry extra modules (graph: GNNDelete's)
+            original = loader(model_file)
+        else:
+            original = scenario.new_model()
+            load_into(original, model_file)
         original.eval()
         broken = non_finite_parameters(original)
         if broken:
@@ -250,6 +262,8 @@ def forget_saved_model(
         forget_spec=str(getattr(request, "spec", None) or scenario_options.get("forget", "")),
         request=context,
     )
+    if sign_key is not None:
+        certificate = sign_certificate(certificate, sign_key)
     model_path, certificate_path = _write_both(out, blob, certificate)
     return ForgetOutcome(
         model=result.model,

@@ -39,6 +39,9 @@ from obliviate.core.timing import speedup
 from obliviate.report.schema import GOLD_ROW, ORIGINAL_ROW, SCHEMA, jsonable, validate_report
 
 GOLD_METHOD = "retrain"
+MAX_SEED = 2**32 - 1
+MAX_SEEDS = 100
+"""A bench runs at most this many seeds (each trains an original and a gold model)."""
 
 
 def run_bench(
@@ -264,7 +267,11 @@ def resolve_seeds(seeds: int | Sequence[int]) -> list[int]:
         raise InvalidRequestError(f"seeds must be a count or a list of integers, got {seeds!r}")
     if isinstance(seeds, int):
         if seeds < 1:
-            raise InvalidRequestError(f"the number of seeds must be at least 1, got {seeds}")
+            raise InvalidRequestError(
+                f"the number of seeds must be at least 1, got {seeds} (to run one given seed, pass the list [{seeds}])"
+            )
+        if seeds > MAX_SEEDS:
+            raise InvalidRequestError(f"at most {MAX_SEEDS} seeds per bench; got {seeds}")
         return list(range(seeds))
     try:
         seed_list = [int(seed) for seed in seeds]
@@ -272,8 +279,10 @@ def resolve_seeds(seeds: int | Sequence[int]) -> list[int]:
         raise InvalidRequestError(f"seeds must be a count or a list of integers, got {seeds!r}") from None
     if not seed_list:
         raise InvalidRequestError("the list of seeds is empty; pass a count such as 3 or seeds such as [0, 1]")
-    if any(seed < 0 for seed in seed_list):
-        raise InvalidRequestError(f"seeds must be non-negative, got {seed_list}")
+    if any(not 0 <= seed <= MAX_SEED for seed in seed_list):
+        raise InvalidRequestError(f"seeds must lie in 0..{MAX_SEED}, got {seed_list}")
+    if len(seed_list) > MAX_SEEDS:
+        raise InvalidRequestError(f"at most {MAX_SEEDS} seeds per bench; got {len(seed_list)}")
     if len(set(seed_list)) != len(seed_list):
         raise InvalidRequestError(f"a seed is repeated in {seed_list}; list each seed once")
     return seed_list

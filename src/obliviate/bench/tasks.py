@@ -48,6 +48,9 @@ class TaskSpec:
         default_options: option defaults shown by the CLI.
         count_flops: count FLOPs by default when this task is benched (the CLI's
             ``--flops/--no-flops`` overrides it).
+        user_data_option: the scenario option that takes a user's data file
+            (``obliviate forget --data``): ``"table"`` for tabular tasks, ``"dataset"`` where
+            the scenario reads the file itself (a graph ``.npz``).
         quick_options: options merged into the demo configuration under ``--quick``
             (smoke tests), e.g. ``{"epochs": 3}``; empty when the task is already fast.
     """
@@ -60,6 +63,7 @@ class TaskSpec:
     default_options: dict[str, Any] = field(default_factory=dict)
     quick_options: dict[str, Any] = field(default_factory=dict)
     count_flops: bool = False
+    user_data_option: str = "table"
 
 
 _SPEC_MODULES = {task: f"obliviate.{task}.scenario" for task in TASKS}

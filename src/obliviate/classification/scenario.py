@@ -22,9 +22,9 @@ from obliviate.audit.divergence import activation_distance, js_divergence, zrf_s
 from obliviate.audit.mia import entropy_svc_mia, membership_auc
 from obliviate.classification.models import build_model
 from obliviate.core.cache import cache_path, train_or_load
+from obliviate.core.contracts import UnlearningRequest
 from obliviate.core.errors import InvalidForgetSpecError, InvalidRequestError
 from obliviate.core.factory import build_with, factory_name, load_factory
-from obliviate.core.contracts import UnlearningRequest
 from obliviate.core.training import (
     accuracy,
     dataset_labels,

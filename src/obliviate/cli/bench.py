@@ -37,6 +37,7 @@ def bench(
     ),
     methods: str = typer.Option("all", "--methods", help="'all' or comma-separated method names; retrain is always run as gold."),
     seeds: str = typer.Option("3", "--seeds", help="A count (3 runs seeds 0,1,2) or a list of seeds (0,4,7)."),
+    seed: int | None = typer.Option(None, "--seed", min=0, max=2**32 - 1, help="Run this one seed (instead of --seeds)."),
     out: Path | None = typer.Option(None, "--out", help="Folder for report.json, report.md, plots and index.html."),
     json_output: bool = typer.Option(False, "--json", help="Print the report JSON on stdout (tables go to stderr)."),
     flops: bool | None = typer.Option(
@@ -80,7 +81,7 @@ def bench(
         report = run_bench(
             task,
             methods=methods,
-            seeds=parse_seeds(seeds),
+            seeds=[seed] if seed is not None else parse_seeds(seeds),
             options=options,
             method_params=parse_method_params(set_),
             param_preset=params,

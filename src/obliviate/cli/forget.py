@@ -46,11 +46,17 @@ def forget(
     ),
     test: Path | None = typer.Option(None, "--test", help="A held-out file in the format of --data (instead of a split column)."),
     standardize: bool = typer.Option(False, "--standardize", help="Standardise --data's features (off: used as given)."),
+    ids_of: str | None = typer.Option(
+        None, "--ids-of", help="Graph: whether ids:FILE names nodes (default) or edges (columns of edge_index)."
+    ),
     seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of the method (and of built-in data splits)."),
     set_: list[str] | None = typer.Option(None, "--set", help="Hyper-parameter PARAM=VALUE, repeatable."),
     params: str = typer.Option("default", "--params", help="Hyper-parameter preset: default or paper."),
     gold: bool = typer.Option(False, "--gold", help="Also retrain from scratch and record the gap to gold."),
     force: bool = typer.Option(False, "--force", help="Overwrite model.safetensors / certificate.json in --out."),
+    sign_key: Path | None = typer.Option(
+        None, "--sign-key", help="Sign the certificate with this Ed25519 private key (PEM, unencrypted)."
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print the certificate JSON on stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress messages."),
 ) -> None:
@@ -66,8 +72,12 @@ def forget(
         options["dataset"] = dataset
     if model is not None or factory is not None:
         options["model"] = factory or model
+    if ids_of is not None:
+        options["ids_of"] = ids_of
     if data is not None:
-        options["table"] = str(data)
+        from obliviate.bench.tasks import task_spec
+
+        options[task_spec(task).user_data_option] = str(data)
         given = {"label_column": label_column, "id_column": id_column, "split_column": split_column,
                  "test": str(test) if test else None, "standardize": standardize or None}
         options.update({key: value for key, value in given.items() if value is not None})
@@ -84,6 +94,7 @@ def forget(
         out_dir=out,
         with_gold=gold,
         force=force,
+        sign_key=sign_key,
         progress=not quiet and not json_output,
     )
     if json_output:

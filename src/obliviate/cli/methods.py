@@ -33,10 +33,31 @@ def describe_methods(task: str) -> list[dict[str, Any]]:
                 "needs_retain": bool(cls.needs_retain),
                 "needs_training_data": bool(cls.needs_training_data),
                 "forget_kinds": sorted(cls.forget_kinds),
-                "parameters": cls._param_names(),
+                "parameters": parameter_table(cls),
                 "description": one_line(doc[0]) if doc else "",
             }
         )
+    return rows
+
+
+def parameter_table(cls: type) -> list[dict[str, Any]]:
+    """Each hyper-parameter of a method: its default, the values it accepts and the paper's setting."""
+    import inspect
+
+    signature = inspect.signature(inspect.unwrap(cls.__init__))
+    paper = getattr(cls, "paper_params", {}) or {}
+    rows = []
+    for name in cls._param_names():
+        default = signature.parameters[name].default
+        allowed = cls._parameter_constraints.get(name)
+        row = {
+            "name": name,
+            "default": None if default is inspect.Parameter.empty else default,
+            "accepts": " or ".join(str(c) for c in allowed) if allowed else "any",
+        }
+        if name in paper:
+            row["paper"] = paper[name]
+        rows.append(row)
     return rows
 
 
@@ -67,6 +88,9 @@ def list_methods(
         typer.echo(json.dumps(rows, indent=2))
         return
     table = Table(title="unlearning methods", header_style="bold")
+    if task and not rows:
+        stdout_console().print(f"task '{task}' has no methods in this version", markup=False, highlight=False)
+        return
     columns = (["task"] if not task else []) + ["method", "exact", "needs", "forget kinds", "description"]
     for column in columns:
         table.add_column(column, no_wrap=column in ("task", "method"), overflow="fold")
@@ -77,5 +101,13 @@ def list_methods(
         table.add_row(*(([row["task"]] if not task else []) + cells))
     console = stdout_console()
     console.print(table)
+    if task:
+        console.print("parameters (default, accepted values, the paper's setting where it differs):", markup=False)
+        for row in rows:
+            console.print(f"  {row['method']}:", markup=False, highlight=False)
+            for p in row["parameters"] or [{"name": "(none)", "default": "", "accepts": ""}]:
+                paper = f"  [paper: {p['paper']!r}]" if "paper" in p else ""
+                line = f"    {p['name']} = {p['default']!r}  {p['accepts']}{paper}" if p["accepts"] else "    (none)"
+                console.print(line, markup=False, highlight=False)
     for name, reason in unavailable.items():
         console.print(f"{name}: unavailable ({reason})", markup=False, highlight=False)

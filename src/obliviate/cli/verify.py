@@ -14,9 +14,11 @@ EPILOG = """Examples:
 
   obliviate verify --chain history/
 
+  obliviate verify deletion/certificate.json --model deletion/model.safetensors --public-key officer.pub.pem
+
 Exit code 0 only when every check holds; 1 when a check fails (the failing one is named); 2 for unusable input.
 The digest detects accidental or careless change of a certificate, not forgery: anyone who edits a field can
-recompute it."""
+recompute it. A certificate signed with `obliviate forget --sign-key KEY` is checked with --public-key."""
 
 
 def _read_ids(path: Path) -> list[str] | list[int]:
@@ -47,12 +49,15 @@ def verify(
     model: Path | None = typer.Option(None, "--model", help="Weights (safetensors) claimed to be the unlearned model."),
     before: Path | None = typer.Option(None, "--before", help="Weights (safetensors) the deletion was applied to."),
     ids: Path | None = typer.Option(None, "--ids", help="File of the forgotten ids, one per line."),
+    public_key: Path | None = typer.Option(
+        None, "--public-key", help="Ed25519 public key (PEM) the certificate must be signed with."
+    ),
     chain: Path | None = typer.Option(
         None, "--chain", help="A folder of certificates of successive deletions on one model, checked in name order."
     ),
 ) -> None:
     """Check a deletion certificate (its digest, the weights after and before, the forget ids) or a chain of them."""
-    from obliviate.audit.certificate import check_certificate, check_chain, read_certificate
+    from obliviate.audit.certificate import check_certificate, check_chain, check_signature, read_certificate
 
     if chain is not None:
         if certificate is not None:
@@ -66,6 +71,8 @@ def verify(
         cert = read_certificate(certificate)
         ids_value = _read_ids(ids) if ids is not None else None
         checks = check_certificate(cert, _weights(model), model_before=_weights(before), forget_ids=ids_value)
+        if public_key is not None:
+            checks.append(check_signature(cert, public_key))
     console = stdout_console()
     for check in checks:
         mark = "ok  " if check.ok else "FAIL"

@@ -1,6 +1,6 @@
 """Model recipes of the federated task: the classification networks, described portably.
 
-The networks are those of :mod:`obliviate.classification.models` (``cnn``: SmallCNN,
+The networks are the shared recipes of :mod:`obliviate.core.recipes` (``cnn``: SmallCNN,
 ``mlp``: MLP). A federation sends a recipe as a small JSON-able *model spec*
 ``{"recipe", "input_shape", "num_classes"}`` so that every client, on any machine, builds
 the same architecture and loads the global weights into it.
@@ -13,8 +13,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from obliviate.classification.models import RECIPES, build_model
 from obliviate.core.errors import InvalidRequestError
+from obliviate.core.recipes import RECIPES, build_model
 
 __all__ = ["RECIPES", "build_model", "model_spec", "build_from_spec", "load_state_into", "state_copy"]
 

@@ -60,6 +60,10 @@ PLANETOID_CHECKSUMS: dict[str, dict[str, str]] = {
 }
 
 
+SPLIT_CODES = {"train": 0, "validation": 1, "test": 2}
+UNUSED = -1
+
+
 @dataclass(frozen=True)
 class GraphData:
     """An undirected node-labelled graph with node features.
@@ -68,9 +72,23 @@ class GraphData:
         name: data set name (``"cora"``, ``"csbm"``, ...).
         x: float32 node features, ``(num_nodes, num_features)``.
         y: int64 node labels (class or community), ``(num_nodes,)``.
-        pairs: undirected edges as ``(2, E)`` pairs ``u < v``, no self-loops or duplicates.
+        pairs: undirected edges as ``(2, E)`` pairs ``u < v``, each edge once, no
+            self-loops. PyG's ``edge_index`` holds both directions of every edge: turn it
+            into pairs with :func:`graph_from_arrays` / :func:`from_pyg`, never pass it
+            here (a held-out edge would still pass messages the other way).
         num_classes: number of label values.
         synthetic: True for generated graphs.
+        node_split: the user's node split (int8 per node: 0 train, 1 validation, 2 test,
+            -1 none), or ``None`` (the scenario draws one).
+        pair_split: the user's edge split, the same codes per pair, or ``None``.
+        node_ids: the user's id of each node (int64), or ``None`` (ids are positions).
+        edge_ids: ``(2, K)``: the user's edge ids (row 0) and the pair each names (row 1);
+            several ids may name one pair (PyG lists both directions). ``None``: an
+            edge's id is its position in ``pairs``.
+
+    Raises:
+        DataError: for shapes that disagree, labels out of range, or pairs that are not
+            canonical (naming how many edges appear in both directions).
     """
 
     name: str
@@ -79,6 +97,13 @@ class GraphData:
     pairs: torch.Tensor
     num_classes: int
     synthetic: bool = False
+    node_split: torch.Tensor | None = None
+    pair_split: torch.Tensor | None = None
+    node_ids: torch.Tensor | None = None
+    edge_ids: torch.Tensor | None = None
+
+    def __post_init__(self) -> None:
+        _check_graph(self)
 
     @property
     def num_nodes(self) -> int:
@@ -91,12 +116,343 @@ class GraphData:
         return int(self.x.size(1))
 
     def fingerprint(self) -> str:
-        """sha256 over features, labels and edges (identifies the graph in cache keys)."""
+        """sha256 over features, labels, edges and the user's split (identifies the graph in cache keys)."""
         digest = hashlib.sha256(self.name.encode())
-        for tensor in (self.x, self.y, self.pairs):
+        for tensor in (self.x, self.y, self.pairs, self.node_split, self.pair_split):
+            if tensor is None:
+                digest.update(b"none")
+                continue
             digest.update(str(tuple(tensor.shape)).encode())
             digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
         return digest.hexdigest()
+
+    @property
+    def digest(self) -> str:
+        """The graph's sha256 (:meth:`fingerprint`), as certificates record a data set."""
+        return self.fingerprint()
+
+    def node_labels(self) -> torch.Tensor:
+        """The user's id of every node (positions when the graph has no ids of its own)."""
+        return self.node_ids if self.node_ids is not None else torch.arange(self.num_nodes)
+
+    def pair_labels(self) -> torch.Tensor:
+        """One id per pair: the smallest user edge id naming it (its position without user ids)."""
+        if self.edge_ids is None:
+            return torch.arange(self.pairs.size(1))
+        first = torch.full((self.pairs.size(1),), torch.iinfo(torch.long).max, dtype=torch.long)
+        return first.scatter_reduce(0, self.edge_ids[1], self.edge_ids[0], reduce="amin")
+
+    def node_positions(self, ids: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """Positions of the nodes with the user's ``ids``.
+
+        Raises:
+            InvalidForgetSpecError: naming ids the graph does not have.
+        """
+        return _positions(torch.as_tensor(np.asarray(ids), dtype=torch.long), self.node_labels(), "node")
+
+    def pair_positions(self, ids: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """Indices into ``pairs`` of the edges with the user's edge ``ids`` (sorted, each pair once).
+
+        Raises:
+            InvalidForgetSpecError: naming ids the graph does not have (self-loops are dropped,
+                so their ids are unknown).
+        """
+        ids = torch.as_tensor(np.asarray(ids), dtype=torch.long)
+        if self.edge_ids is None:
+            return torch.unique(_positions(ids, torch.arange(self.pairs.size(1)), "edge"))
+        where = _positions(ids, self.edge_ids[0], "edge")
+        return torch.unique(self.edge_ids[1][where])
+
+
+def _positions(ids: torch.Tensor, labels: torch.Tensor, what: str) -> torch.Tensor:
+    from obliviate.core.errors import InvalidForgetSpecError
+
+    order = torch.argsort(labels)
+    sorted_labels = labels[order]
+    slot = torch.searchsorted(sorted_labels, ids).clamp(max=max(labels.numel() - 1, 0))
+    found = sorted_labels[slot] == ids if labels.numel() else torch.zeros_like(ids, dtype=torch.bool)
+    if not bool(found.all()):
+        missing = ids[~found][:5].tolist()
+        hint = " (self-loops are dropped, so their ids name nothing)" if what == "edge" else ""
+        raise InvalidForgetSpecError(f"the graph has no {what} with id {missing}{hint}")
+    return order[slot]
+
+
+def _check_graph(graph: GraphData) -> None:
+    x, y, pairs = graph.x, graph.y, graph.pairs
+    if not isinstance(x, torch.Tensor) or x.dim() != 2:
+        raise DataError(f"graph '{graph.name}': x must be a (num_nodes, num_features) tensor")
+    n = x.size(0)
+    if not isinstance(y, torch.Tensor) or tuple(y.shape) != (n,) or y.dtype != torch.long:
+        raise DataError(f"graph '{graph.name}': y must be an int64 tensor of one label per node ({n})")
+    if n and (int(y.min()) < 0 or int(y.max()) >= graph.num_classes):
+        raise DataError(f"graph '{graph.name}': labels must lie in 0..{graph.num_classes - 1}")
+    if not isinstance(pairs, torch.Tensor) or pairs.dim() != 2 or pairs.size(0) != 2 or pairs.dtype != torch.long:
+        raise DataError(f"graph '{graph.name}': pairs must be an int64 tensor of shape (2, E)")
+    if pairs.numel():
+        if int(pairs.min()) < 0 or int(pairs.max()) >= n:
+            raise DataError(f"graph '{graph.name}': pairs name nodes outside 0..{n - 1}")
+        keys = pairs[0] * n + pairs[1]
+        both = torch.isin(keys, pairs[1] * n + pairs[0]) & (pairs[0] != pairs[1])
+        if not bool((pairs[0] < pairs[1]).all()) or torch.unique(keys).numel() != keys.numel():
+            share = float(both.float().mean())
+            raise DataError(
+                f"graph '{graph.name}': pairs must hold each undirected edge once as u < v, without self-loops; "
+                f"{share:.0%} of these appear in both directions, as in PyG's edge_index. Build the graph with "
+                "obliviate.graph.data.from_pyg / graph_from_arrays, or pass canonical_pairs(edge_index): a held-out "
+                "edge listed twice would still pass messages in its other direction"
+            )
+    for field_name, tensor, size in (("node_split", graph.node_split, n), ("pair_split", graph.pair_split, pairs.size(1))):
+        if tensor is None:
+            continue
+        if tuple(tensor.shape) != (size,) or not bool(torch.isin(tensor.long(), torch.tensor([-1, 0, 1, 2])).all()):
+            raise DataError(f"graph '{graph.name}': {field_name} must hold one code in -1, 0, 1, 2 per element ({size})")
+    if graph.node_ids is not None:
+        ids = graph.node_ids
+        if tuple(ids.shape) != (n,) or torch.unique(ids).numel() != n:
+            raise DataError(f"graph '{graph.name}': node_ids must give {n} distinct ids, one per node")
+    if graph.edge_ids is not None:
+        ids = graph.edge_ids
+        if ids.dim() != 2 or ids.size(0) != 2 or torch.unique(ids[0]).numel() != ids.size(1):
+            raise DataError(f"graph '{graph.name}': edge_ids must be (2, K) with distinct ids in row 0")
+        if ids.numel() and (int(ids[1].min()) < 0 or int(ids[1].max()) >= pairs.size(1)):
+            raise DataError(f"graph '{graph.name}': edge_ids name pairs outside 0..{pairs.size(1) - 1}")
+
+
+# -- the user's own graph ---------------------------------------------------------------------
+
+NPZ_KEYS = (
+    "x",
+    "edge_index",
+    "y",
+    "train_mask",
+    "val_mask",
+    "test_mask",
+    "train_edge_mask",
+    "val_edge_mask",
+    "test_edge_mask",
+    "node_id",
+    "edge_id",
+)
+
+
+def _tensor(value: object, what: str, dtype: torch.dtype | None = None) -> torch.Tensor | None:
+    if value is None:
+        return None
+    try:
+        tensor = torch.as_tensor(np.asarray(value.detach().cpu() if isinstance(value, torch.Tensor) else value))
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{what} is not an array ({exc})") from None
+    return tensor if dtype is None else tensor.to(dtype)
+
+
+def _split_codes(masks: dict[str, torch.Tensor | None], size: int, what: str) -> torch.Tensor | None:
+    given = {name: mask for name, mask in masks.items() if mask is not None}
+    if not given:
+        return None
+    codes = torch.full((size,), UNUSED, dtype=torch.int8)
+    for name, mask in given.items():
+        mask = mask.to(torch.bool).reshape(-1)
+        if mask.numel() != size:
+            raise DataError(f"{what} mask '{name}' has {mask.numel()} entries; expected {size}")
+        if bool((codes[mask] != UNUSED).any()):
+            raise DataError(f"{what} masks overlap: an element is in '{name}' and in another split")
+        codes[mask] = SPLIT_CODES[name]
+    return codes
+
+
+def graph_from_arrays(
+    x: object,
+    edge_index: object,
+    y: object = None,
+    *,
+    train_mask: object = None,
+    val_mask: object = None,
+    test_mask: object = None,
+    train_edge_mask: object = None,
+    val_edge_mask: object = None,
+    test_edge_mask: object = None,
+    node_ids: object = None,
+    edge_ids: object = None,
+    num_classes: int | None = None,
+    name: str = "user-graph",
+) -> GraphData:
+    """A :class:`GraphData` from a user's arrays, PyG conventions accepted.
+
+    ``edge_index`` may list an undirected edge in both directions (as PyG does), repeat it,
+    or hold self-loops: it is canonicalised to one pair ``u < v`` per edge (self-loops
+    dropped; GCN-style layers add their own), so a held-out edge cannot pass messages in
+    its other direction. The graph is treated as undirected. Edge ``k`` of the user is
+    column ``k`` of ``edge_index`` (or ``edge_ids[k]``); both directions of an edge name the
+    same pair.
+
+    Args:
+        x: node features ``(num_nodes, num_features)``.
+        edge_index: ``(2, K)`` node positions.
+        y: int labels per node (``None``: one dummy class, link prediction only).
+        train_mask, val_mask, test_mask: boolean node masks (the user's node split).
+        train_edge_mask, val_edge_mask, test_edge_mask: boolean masks over the columns of
+            ``edge_index`` (the user's edge split); both directions of an edge must agree.
+        node_ids: the user's id of each node (default: positions).
+        edge_ids: the user's id of each column of ``edge_index`` (default: column positions).
+        num_classes: label count (default ``max(y) + 1``).
+        name: the graph's name.
+
+    Raises:
+        DataError: for shapes that disagree, non-integer labels, overlapping masks, or an
+            edge whose two directions sit in different splits.
+    """
+    features = _tensor(x, "x", torch.float32)
+    if features is None or features.dim() != 2:
+        raise DataError("x must be a (num_nodes, num_features) array of node features")
+    n = features.size(0)
+    edges = _tensor(edge_index, "edge_index")
+    if edges is None or edges.dim() != 2 or edges.size(0) != 2:
+        raise DataError("edge_index must be a (2, K) array of node positions")
+    if edges.numel() and (edges.is_floating_point() or int(edges.min()) < 0 or int(edges.max()) >= n):
+        raise DataError(f"edge_index must hold integer node positions in 0..{n - 1}")
+    edges = edges.long()
+    labels = _tensor(y, "y")
+    if labels is None:
+        labels, classes = torch.zeros(n, dtype=torch.long), 1
+    else:
+        labels = labels.reshape(-1) if labels.dim() == 2 and labels.size(1) == 1 else labels
+        if labels.is_floating_point() or labels.dim() != 1 or labels.numel() != n:
+            raise DataError(f"y must hold one integer label per node ({n}); got shape {tuple(labels.shape)}")
+        labels = labels.long()
+        classes = num_classes if num_classes is not None else int(labels.max()) + 1 if n else 1
+    column_ids = _tensor(edge_ids, "edge_ids", torch.long)
+    if column_ids is None:
+        column_ids = torch.arange(edges.size(1))
+    elif column_ids.reshape(-1).numel() != edges.size(1):
+        raise DataError(f"edge_ids must give one id per column of edge_index ({edges.size(1)})")
+    column_ids = column_ids.reshape(-1)
+
+    keep = edges[0] != edges[1]
+    low = torch.minimum(edges[0], edges[1])[keep]
+    high = torch.maximum(edges[0], edges[1])[keep]
+    keys, pair_of = torch.unique(low * n + high, return_inverse=True)
+    pairs = torch.stack([keys // n, keys % n]) if keys.numel() else torch.empty(2, 0, dtype=torch.long)
+    pair_split = None
+    column_codes = _split_codes(
+        {"train": _tensor(train_edge_mask, "train_edge_mask"), "validation": _tensor(val_edge_mask, "val_edge_mask"),
+         "test": _tensor(test_edge_mask, "test_edge_mask")},
+        edges.size(1),
+        "edge",
+    )
+    if column_codes is not None:
+        codes = column_codes[keep].long()
+        low_code = torch.full((pairs.size(1),), 9, dtype=torch.long).scatter_reduce(0, pair_of, codes, reduce="amin")
+        high_code = torch.full((pairs.size(1),), -9, dtype=torch.long).scatter_reduce(0, pair_of, codes, reduce="amax")
+        if bool((low_code != high_code).any()):
+            bad = int(torch.nonzero(low_code != high_code)[0])
+            raise DataError(
+                f"edge ({int(pairs[0, bad])}, {int(pairs[1, bad])}) sits in different edge splits in its two "
+                "directions; put both directions of an undirected edge in the same split"
+            )
+        pair_split = low_code.to(torch.int8)
+    node_split = _split_codes(
+        {"train": _tensor(train_mask, "train_mask"), "validation": _tensor(val_mask, "val_mask"),
+         "test": _tensor(test_mask, "test_mask")},
+        n,
+        "node",
+    )
+    user_node_ids = _tensor(node_ids, "node_ids", torch.long)
+    return GraphData(
+        name=name,
+        x=features,
+        y=labels,
+        pairs=pairs,
+        num_classes=classes,
+        node_split=node_split,
+        pair_split=pair_split,
+        node_ids=None if user_node_ids is None else user_node_ids.reshape(-1),
+        edge_ids=torch.stack([column_ids[keep], pair_of]),
+    )
+
+
+def from_pyg(
+    data: object, *, name: str = "user-graph", node_ids: object = None, edge_ids: object = None
+) -> GraphData:
+    """A :class:`GraphData` from a torch-geometric ``Data`` (see :func:`graph_from_arrays`).
+
+    Reads ``x``, ``edge_index``, ``y`` and, where present, the split masks ``train_mask``,
+    ``val_mask``, ``test_mask`` (nodes) and ``train_edge_mask``, ``val_edge_mask``,
+    ``test_edge_mask`` (columns of ``edge_index``).
+
+    Args:
+        data: the ``Data`` object.
+        name: the graph's name.
+        node_ids, edge_ids: the user's ids, as arrays or as names of attributes of ``data``
+            (default: the attributes ``node_id`` / ``edge_id`` if present, else positions).
+
+    Raises:
+        DataError: when ``x`` or ``edge_index`` is missing, or as :func:`graph_from_arrays`.
+    """
+    def attribute(key: str) -> object:
+        return getattr(data, key, None)
+
+    for key in ("x", "edge_index"):
+        if attribute(key) is None:
+            raise DataError(f"the PyG Data has no '{key}'; graph unlearning needs node features and edges")
+    node_ids = attribute(node_ids) if isinstance(node_ids, str) else node_ids
+    edge_ids = attribute(edge_ids) if isinstance(edge_ids, str) else edge_ids
+    return graph_from_arrays(
+        attribute("x"),
+        attribute("edge_index"),
+        attribute("y"),
+        train_mask=attribute("train_mask"),
+        val_mask=attribute("val_mask"),
+        test_mask=attribute("test_mask"),
+        train_edge_mask=attribute("train_edge_mask"),
+        val_edge_mask=attribute("val_edge_mask"),
+        test_edge_mask=attribute("test_edge_mask"),
+        node_ids=node_ids if node_ids is not None else attribute("node_id"),
+        edge_ids=edge_ids if edge_ids is not None else attribute("edge_id"),
+        name=name,
+    )
+
+
+def load_graph_npz(path: str | os.PathLike, *, name: str | None = None) -> GraphData:
+    """A :class:`GraphData` from a ``.npz`` of arrays (read without unpickling).
+
+    Keys: ``x`` and ``edge_index`` (required), ``y``, ``train_mask``, ``val_mask``,
+    ``test_mask``, ``train_edge_mask``, ``val_edge_mask``, ``test_edge_mask``, ``node_id``,
+    ``edge_id`` (optional; see :func:`graph_from_arrays`). Write one with
+    ``numpy.savez(path, x=..., edge_index=..., ...)``.
+
+    Raises:
+        DataError: the file is missing or unreadable, holds object arrays or unknown keys,
+            or lacks ``x`` / ``edge_index``.
+    """
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except FileNotFoundError:
+        raise DataError(f"graph file '{path}' does not exist") from None
+    except (OSError, ValueError) as exc:
+        raise DataError(f"graph file '{path}' is not a readable .npz of plain arrays ({exc})") from None
+    unknown = sorted(set(arrays) - set(NPZ_KEYS))
+    if unknown:
+        raise DataError(f"graph file '{path}' has unknown arrays {unknown}; the known ones are: {', '.join(NPZ_KEYS)}")
+    missing = [key for key in ("x", "edge_index") if key not in arrays]
+    if missing:
+        raise DataError(f"graph file '{path}' lacks {', '.join(missing)}; graph unlearning needs node features and edges")
+    return graph_from_arrays(
+        arrays["x"],
+        arrays["edge_index"],
+        arrays.get("y"),
+        train_mask=arrays.get("train_mask"),
+        val_mask=arrays.get("val_mask"),
+        test_mask=arrays.get("test_mask"),
+        train_edge_mask=arrays.get("train_edge_mask"),
+        val_edge_mask=arrays.get("val_edge_mask"),
+        test_edge_mask=arrays.get("test_edge_mask"),
+        node_ids=arrays.get("node_id"),
+        edge_ids=arrays.get("edge_id"),
+        name=name or path.stem,
+    )
 
 
 # -- restricted unpickling ----------------------------------------------------------------
@@ -370,7 +726,8 @@ DATASETS = ("csbm", "cora", "citeseer")
 
 
 def load_graph(name: str, *, data_dir: str | os.PathLike | None = None, seed: int = 0) -> GraphData:
-    """Load a graph by name: ``csbm`` (synthetic, seeded by ``seed``) or a Planetoid graph.
+    """Load a graph by name: ``csbm`` (synthetic, seeded by ``seed``), a Planetoid graph, or
+    a ``.npz`` file of arrays (:func:`load_graph_npz`).
 
     Raises:
         InvalidRequestError: for an unknown name.
@@ -380,9 +737,11 @@ def load_graph(name: str, *, data_dir: str | os.PathLike | None = None, seed: in
         return make_csbm(seed=seed)
     if name in PLANETOID_CHECKSUMS:
         return load_planetoid(name, data_dir)
+    if name.endswith(".npz") or Path(name).is_file():
+        return load_graph_npz(name)
     raise InvalidRequestError(
-        f"unknown graph data set '{name}'; choose one of: {', '.join(DATASETS)}, or pass a "
-        "GraphData (e.g. from load_planetoid(name, checksums=...)) as dataset"
+        f"unknown graph data set '{name}'; choose one of: {', '.join(DATASETS)}, give a .npz file of arrays "
+        "(load_graph_npz), or pass a GraphData or a PyG Data as dataset"
     )
 
 

@@ -1,9 +1,9 @@
-"""Graph networks: GCN, GAT or GIN encoders with a node-classification or link-prediction use.
+"""Graph networks: GCN, GAT, GIN or GraphSAGE encoders with a node-classification or link-prediction use.
 
 One class, :class:`GraphNet`, stacks ``num_layers`` message-passing layers from
 torch-geometric (``GCNConv``: Kipf & Welling, ICLR 2017; ``GATConv``: Veličković et al.,
-ICLR 2018; ``GINConv``: Xu et al., ICLR 2019) with ReLU between them. Its output is one
-vector per node:
+ICLR 2018; ``GINConv``: Xu et al., ICLR 2019; ``SAGEConv``: Hamilton, Ying & Leskovec,
+NeurIPS 2017) with ReLU between them. Its output is one vector per node:
 
 * **node classification**: the last layer has ``num_classes`` outputs, read as logits;
 * **link prediction**: the last layer gives node embeddings ``z`` and the decoder scores a
@@ -11,51 +11,34 @@ vector per node:
 
 Every layer is followed by a **deletion operator** (GNNDelete, Cheng et al., ICLR 2023): a
 square weight that replaces ``h_i`` by ``h_i W`` for the nodes flagged in the buffer
-``deletion_mask`` and leaves the others alone. The weights start as the identity and the
-mask starts empty, so the operators change nothing and cost nothing until the
-``gnndelete`` method sets them. Keeping them in every model lets every method return a
-model of the same type and with the same state_dict keys.
+``deletion_mask`` and leaves the others alone, applied by a forward hook on the layer
+(:class:`~obliviate.graph.adapters.OperatorHook`). The weights start as the identity and
+the mask starts empty, so the operators change nothing and cost nothing until the
+``gnndelete`` method sets them. Any other PyG model works with every method too
+(:mod:`obliviate.graph.adapters`); this class is only the built-in recipes.
 """
 
 from __future__ import annotations
+
+from functools import partial
+from typing import Callable
 
 import torch
 from torch import nn
 
 from obliviate.core.errors import InvalidRequestError, require_extra
+from obliviate.graph.adapters import DeletionOperator, OperatorHook
 
-ENCODERS = ("gcn", "gat", "gin")
+ENCODERS = ("gcn", "gat", "gin", "sage")
 
-
-class DeletionOperator(nn.Module):
-    """``h_i -> h_i W`` on the flagged nodes, identity elsewhere (GNNDelete's DEL operator).
-
-    Args:
-        dim: width of the representation it acts on; ``W`` is ``dim x dim``, initially ``I``.
-    """
-
-    def __init__(self, dim: int):
-        super().__init__()
-        self.weight = nn.Parameter(torch.eye(dim))
-
-    def reset_parameters(self) -> None:
-        """Back to the identity."""
-        with torch.no_grad():
-            self.weight.copy_(torch.eye(self.weight.size(0), device=self.weight.device))
-
-    def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """``h`` with the rows flagged in the boolean ``mask`` multiplied by ``W``."""
-        if not bool(mask.any()):
-            return h
-        index = mask.nonzero().squeeze(1)
-        return h.index_put((index,), h[index] @ self.weight)
+__all__ = ["ENCODERS", "DeletionOperator", "GraphNet", "build_model", "recipe_factory"]
 
 
 class GraphNet(nn.Module):
-    """A stack of GCN, GAT or GIN layers with a deletion operator after each.
+    """A stack of GCN, GAT, GIN or GraphSAGE layers with a deletion operator after each.
 
     Args:
-        encoder: ``"gcn"``, ``"gat"`` or ``"gin"``.
+        encoder: ``"gcn"``, ``"gat"``, ``"gin"`` or ``"sage"``.
         in_features: node feature width.
         hidden: width of the hidden layers.
         out_features: output width (classes, or the embedding size for link prediction).
@@ -92,6 +75,8 @@ class GraphNet(nn.Module):
         )
         self.deletion = nn.ModuleList(DeletionOperator(width) for width in widths[1:])
         self.register_buffer("deletion_mask", torch.zeros(num_layers, num_nodes, dtype=torch.bool))
+        for layer, conv in enumerate(self.convs):
+            conv.register_forward_hook(OperatorHook(self, layer))
 
     @property
     def num_layers(self) -> int:
@@ -101,6 +86,10 @@ class GraphNet(nn.Module):
     def reset_parameters(self) -> None:
         """Clear the deletion mask (the layers and operators reset themselves)."""
         self.deletion_mask.zero_()
+
+    def deletion_slot(self, layer: int) -> tuple[DeletionOperator, torch.Tensor]:
+        """The deletion operator after layer ``layer`` and its node mask."""
+        return self.deletion[layer], self.deletion_mask[layer]
 
     def forward(
         self, x: torch.Tensor, edge_index: torch.Tensor, *, return_all: bool = False
@@ -112,20 +101,12 @@ class GraphNet(nn.Module):
         Raises:
             InvalidRequestError: if a deletion mask is set for a graph of another size.
         """
-        active = bool(self.deletion_mask.any())
-        if active and self.deletion_mask.size(1) != x.size(0):
-            raise InvalidRequestError(
-                f"this model's deletion operators were fitted to a graph of {self.deletion_mask.size(1)} "
-                f"nodes; got {x.size(0)}"
-            )
         outputs = []
         h = x
-        for layer, (conv, operator) in enumerate(zip(self.convs, self.deletion)):
+        for layer, conv in enumerate(self.convs):
             if self.dropout > 0:
                 h = nn.functional.dropout(h, p=self.dropout, training=self.training)
             h = conv(h, edge_index)
-            if active:
-                h = operator(h, self.deletion_mask[layer])
             outputs.append(h)
             if layer < self.num_layers - 1:
                 h = torch.relu(h)
@@ -144,6 +125,8 @@ def _conv(pyg_nn, encoder: str, width_in: int, width_out: int, *, last: bool, he
         if last or width_out % heads:
             return pyg_nn.GATConv(width_in, width_out, heads=1)
         return pyg_nn.GATConv(width_in, width_out // heads, heads=heads)
+    if encoder == "sage":
+        return pyg_nn.SAGEConv(width_in, width_out)
     mlp = nn.Sequential(nn.Linear(width_in, width_out), nn.ReLU(), nn.Linear(width_out, width_out))
     return pyg_nn.GINConv(mlp)
 
@@ -157,19 +140,55 @@ def build_model(
     hidden: int = 64,
     num_layers: int = 2,
     dropout: float = 0.0,
-    seed: int = 0,
+    seed: int | None = 0,
 ) -> GraphNet:
     """A freshly initialised :class:`GraphNet`, seeded (the global RNG state is restored).
+
+    With ``seed=None`` the current global RNG draws the weights (what a factory called by
+    :func:`obliviate.core.training.fresh_model` under its own seed needs).
 
     Raises:
         InvalidRequestError: for an unknown encoder.
         MissingDependencyError: when torch-geometric is not installed.
     """
-    state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    try:
+    def build() -> GraphNet:
         return GraphNet(
             encoder, in_features, hidden, out_features, num_nodes, num_layers=num_layers, dropout=dropout
         )
-    finally:
-        torch.random.set_rng_state(state)
+
+    if seed is None:
+        return build()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build()
+
+
+def recipe_factory(
+    encoder: str,
+    *,
+    in_features: int,
+    out_features: int,
+    num_nodes: int,
+    hidden: int = 64,
+    num_layers: int = 2,
+    dropout: float = 0.0,
+) -> Callable[[], GraphNet]:
+    """A zero-argument factory of untrained :class:`GraphNet` s of one recipe (drawn from the
+    global RNG, which the caller seeds); what a scenario hands to methods as ``model_factory``.
+
+    Raises:
+        InvalidRequestError: for an unknown encoder.
+    """
+    if encoder not in ENCODERS:
+        raise InvalidRequestError(f"unknown graph encoder '{encoder}'; choose one of: {', '.join(ENCODERS)}")
+    return partial(
+        build_model,
+        encoder,
+        in_features=in_features,
+        out_features=out_features,
+        num_nodes=num_nodes,
+        hidden=hidden,
+        num_layers=num_layers,
+        dropout=dropout,
+        seed=None,
+    )

@@ -17,6 +17,20 @@ Splits (seeded):
   at random, ``class-nodes:k`` every training node of class ``k``; a deleted node loses its
   label and all its edges (it stays as an isolated node so that it can be audited).
 
+**Your own graph and model.** ``dataset`` may be a PyG ``Data`` or a ``.npz`` of arrays
+(:func:`~obliviate.graph.data.from_pyg`, :func:`~obliviate.graph.data.load_graph_npz`): its
+``edge_index`` is canonicalised (each undirected edge once), its split masks
+(``train_mask``/``val_mask``/``test_mask`` for nodes, ``*_edge_mask`` for edges) replace the
+drawn split, and ``ids:<file>`` forgets the nodes (``ids_of="nodes"``) or edges
+(``ids_of="edges"``) with the user's ids listed in the file (``node_id``/``edge_id``, else
+positions; an edge's id is its column in ``edge_index``, either direction). Without a user
+split, the named elements are kept out of the held-out draw, so any of them can be
+forgotten. ``model`` is a recipe (``gcn``, ``gat``, ``gin``, ``sage``) or a factory: a
+zero-argument callable, or a ``"package.module:callable"`` string, building the untrained
+network (any module whose ``forward(x, edge_index)`` runs PyG message-passing layers); the
+request hands the factory to the methods that need a fresh network (``retrain``, D2DGN's
+destroyer).
+
 The original model is trained on the whole training graph; the gold model from scratch on
 the graph left after the deletion. **Every model is audited on the graph left after the
 deletion** (deleted edges are gone from message passing for all of them), so the audit
@@ -27,7 +41,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -35,13 +49,20 @@ from torch import nn
 
 from obliviate.core.cache import cache_path, train_or_load
 from obliviate.core.contracts import UnlearningRequest
-from obliviate.core.errors import InvalidForgetSpecError, InvalidRequestError
+from obliviate.core.errors import (
+    DataError,
+    InvalidForgetSpecError,
+    InvalidRequestError,
+    UnsupportedModelError,
+)
+from obliviate.core.factory import build_with, factory_name, load_factory
 from obliviate.core.timing import count_flops
 from obliviate.core.training import default_device
-from obliviate.data.forget import ForgetSpec, parse_forget_spec
-from obliviate.graph.data import GraphData, GraphPart, load_graph
+from obliviate.data.forget import ForgetSpec, parse_forget_spec, read_ids_file
+from obliviate.graph.adapters import check_graph_model, decode_pairs, probe_layers
+from obliviate.graph.data import GraphData, GraphPart, from_pyg, load_graph
 from obliviate.graph.metrics import deleted_edge_auc, link_scores, membership_probability, membership_ratio
-from obliviate.graph.models import build_model
+from obliviate.graph.models import ENCODERS, recipe_factory
 from obliviate.graph.structure import (
     NegativeSampler,
     incident_pairs,
@@ -50,9 +71,10 @@ from obliviate.graph.structure import (
 )
 from obliviate.graph.training import train_graph
 
-FORGET_KINDS = frozenset({"edges", "class-edges", "nodes", "class-nodes"})
+FORGET_KINDS = frozenset({"edges", "class-edges", "nodes", "class-nodes", "ids"})
 LINK_KINDS = frozenset({"edges", "class-edges"})
 EDGE_SCOPES = ("random", "within", "across")
+IDS_OF = ("nodes", "edges")
 LINK_SPLIT = (0.85, 0.05, 0.10)
 NODE_SPLIT = (0.60, 0.20, 0.20)
 
@@ -105,6 +127,7 @@ class _Split:
     test_pairs: torch.Tensor
     test_negatives: torch.Tensor
     retained_sample: torch.Tensor  # retained training pairs compared with the deleted ones
+    forget_pair_index: torch.Tensor  # positions in graph.pairs of the deleted edges (link)
 
 
 @dataclass
@@ -113,10 +136,13 @@ class GraphScenario:
 
     Args:
         dataset: ``"csbm"`` (synthetic, built in), ``"cora"`` or ``"citeseer"`` (Planetoid
-            files), or a :class:`~obliviate.graph.data.GraphData`.
-        forget: ``edges:<fraction>``, ``class-edges:<k>``, ``nodes:<fraction>`` or
-            ``class-nodes:<k>``.
-        model: encoder, ``"gcn"``, ``"gat"`` or ``"gin"``.
+            files), a ``.npz`` file of arrays, a PyG ``Data``, or a
+            :class:`~obliviate.graph.data.GraphData`.
+        forget: ``edges:<fraction>``, ``class-edges:<k>``, ``nodes:<fraction>``,
+            ``class-nodes:<k>`` or ``ids:<file>`` (one user id per line).
+        model: a recipe, ``"gcn"``, ``"gat"``, ``"gin"`` or ``"sage"``, or a factory of your own
+            network: a zero-argument callable or a ``"package.module:callable"`` string
+            returning it untrained (seeded by the scenario before the call).
         seed: seeds the graph (csbm), the splits, the forget draw, initialisation and training.
         epochs: training steps of original and gold (default: the recipe's).
         edge_scope: for ``edges:``, draw among ``"random"``, ``"within"`` or ``"across"``
@@ -125,11 +151,13 @@ class GraphScenario:
         data_dir: folder of the Planetoid files; default ``$OBLIVIATE_DATA_DIR/planetoid``.
         device: ``"cpu"``, ``"cuda"`` or ``None`` (CUDA when available).
         progress: show progress bars while training.
+        ids_of: for ``ids:``, whether the file lists node ids (``"nodes"``, node
+            classification) or edge ids (``"edges"``, link prediction).
     """
 
-    dataset: str | GraphData = "csbm"
+    dataset: Any = "csbm"
     forget: str | ForgetSpec = "edges:0.05"
-    model: str = "gcn"
+    model: str | Callable[[], nn.Module] = "gcn"
     seed: int = 0
     epochs: int | None = None
     edge_scope: str = "random"
@@ -137,6 +165,7 @@ class GraphScenario:
     data_dir: str | os.PathLike | None = None
     device: str | None = None
     progress: bool = False
+    ids_of: str = "nodes"
     task: str = field(default="graph", init=False)
 
     def __post_init__(self) -> None:
@@ -145,7 +174,19 @@ class GraphScenario:
             raise InvalidRequestError(f"edge_scope must be one of {', '.join(EDGE_SCOPES)}; got {self.edge_scope!r}")
         if self.edge_scope != "random" and self.spec.kind != "edges":
             raise InvalidRequestError(f"edge_scope={self.edge_scope!r} applies to 'edges:' specs only")
-        self.objective = "link" if self.spec.kind in LINK_KINDS else "node"
+        if self.ids_of not in IDS_OF:
+            raise InvalidRequestError(f"ids_of must be one of {', '.join(IDS_OF)}; got {self.ids_of!r}")
+        if self.ids_of != "nodes" and self.spec.kind != "ids":
+            raise InvalidRequestError(f"ids_of={self.ids_of!r} applies to 'ids:' specs only")
+        link = self.spec.kind in LINK_KINDS or (self.spec.kind == "ids" and self.ids_of == "edges")
+        self.objective = "link" if link else "node"
+        self._factory = _resolve_model(self.model)
+        if not isinstance(self.dataset, (str, os.PathLike, GraphData)):
+            if getattr(self.dataset, "edge_index", None) is None:
+                raise InvalidRequestError(
+                    f"dataset must be a built-in name, a .npz file, a PyG Data or a GraphData; got {type(self.dataset).__name__}"
+                )
+            self.dataset = from_pyg(self.dataset)
         base = LINK_RECIPE if self.objective == "link" else NODE_RECIPE
         epochs = self.epochs or DEFAULT_EPOCHS.get((self.dataset_name, self.objective), base.epochs)
         self.recipe = GraphRecipe(**{**base.as_dict(), "epochs": epochs})
@@ -154,20 +195,36 @@ class GraphScenario:
         self._original: nn.Module | None = None
         self._gold: nn.Module | None = None
         self._membership_before: dict[int, float] = {}
+        self._named: torch.Tensor | None = None
+        self._named_ids: list[int] | None = None
         self.training_seconds: dict[str, float] = {}
+        self.audit_notes: dict[str, str] = {}
+
+    @classmethod
+    def from_pyg(
+        cls, data: Any, *, node_ids: Any = None, edge_ids: Any = None, name: str = "user-graph", **options: Any
+    ) -> GraphScenario:
+        """A scenario on a user's own PyG ``Data`` (see :func:`~obliviate.graph.data.from_pyg`);
+        ``options`` are the scenario's other arguments (``forget``, ``model``, ``seed``, ...)."""
+        return cls(dataset=from_pyg(data, name=name, node_ids=node_ids, edge_ids=edge_ids), **options)
 
     # -- data ---------------------------------------------------------------------------
     @property
     def graph(self) -> GraphData:
         """The whole graph."""
         if self._graph is None:
-            self._graph = load_graph(str(self.dataset), data_dir=self.data_dir, seed=self.seed)
+            self._graph = load_graph(os.fspath(self.dataset), data_dir=self.data_dir, seed=self.seed)
         return self._graph
+
+    @property
+    def data(self) -> GraphData:
+        """The whole graph (the name every task's scenario gives its data)."""
+        return self.graph
 
     @property
     def dataset_name(self) -> str:
         """The data set's name."""
-        return self.dataset.name if isinstance(self.dataset, GraphData) else str(self.dataset)
+        return self.dataset.name if isinstance(self.dataset, GraphData) else os.fspath(self.dataset)
 
     @property
     def forget_classes(self) -> tuple[int, ...]:
@@ -192,15 +249,34 @@ class GraphScenario:
                 raise InvalidForgetSpecError(
                     f"class {k} does not exist: '{graph.name}' has classes 0..{graph.num_classes - 1}"
                 )
+        named = self.named_forget
         if self.objective == "link":
-            order = torch.from_numpy(rng.permutation(graph.pairs.size(1)))
-            n_test = max(1, int(round(LINK_SPLIT[2] * order.numel())))
-            n_val = max(1, int(round(LINK_SPLIT[1] * order.numel())))
-            test_pairs = graph.pairs[:, order[:n_test]]
-            val_pairs = graph.pairs[:, order[n_test : n_test + n_val]]
-            train_pairs = graph.pairs[:, order[n_test + n_val :]]
+            total = graph.pairs.size(1)
+            if graph.pair_split is not None:
+                codes = graph.pair_split.long()
+                test_index, val_index, train_index = (torch.nonzero(codes == c).squeeze(1) for c in (2, 1, 0))
+                if test_index.numel() == 0 or train_index.numel() == 0:
+                    raise DataError(f"the edge split of '{graph.name}' needs at least one training and one test edge")
+            else:
+                n_test = max(1, int(round(LINK_SPLIT[2] * total)))
+                n_val = max(1, int(round(LINK_SPLIT[1] * total)))
+                if named is None:
+                    order = torch.from_numpy(rng.permutation(total))
+                    forced = empty_nodes
+                else:  # the named edges are kept out of the held-out draw
+                    others = torch.nonzero(~torch.isin(torch.arange(total), named)).squeeze(1)
+                    order = others[torch.from_numpy(rng.permutation(others.numel()))]
+                    forced = named
+                test_index = order[:n_test]
+                val_index = order[n_test : n_test + n_val]
+                train_index = torch.cat([order[n_test + n_val :], forced])
+            test_pairs = graph.pairs[:, test_index]
+            val_pairs = graph.pairs[:, val_index]
+            train_pairs = graph.pairs[:, train_index]
+            n_test, n_val = test_index.numel(), val_index.numel()
             negatives = NegativeSampler(n, graph.pairs, seed=self.seed + 1).sample(n_test + n_val, unique=True)
-            forget_pairs = self._select_forget_pairs(train_pairs, rng)
+            chosen = self._select_forget_pairs(train_pairs, train_index, rng)
+            forget_pairs = train_pairs[:, chosen]
             retain_pairs = remove_pairs(train_pairs, forget_pairs, n)
             all_nodes = torch.arange(n)
             sample = torch.from_numpy(
@@ -220,13 +296,30 @@ class GraphScenario:
                 test_pairs=test_pairs,
                 test_negatives=negatives[:, :n_test],
                 retained_sample=retain_pairs[:, sample],
+                forget_pair_index=train_index[chosen],
             )
-        order = torch.from_numpy(rng.permutation(n))
-        n_train = int(round(NODE_SPLIT[0] * n))
-        n_val = int(round(NODE_SPLIT[1] * n))
-        train_nodes = torch.sort(order[:n_train]).values
-        val_nodes = torch.sort(order[n_train : n_train + n_val]).values
-        test_nodes = torch.sort(order[n_train + n_val :]).values
+        if graph.num_classes < 2:
+            raise DataError(
+                f"node deletion is studied on node classification, and '{graph.name}' has no labels (y) with at "
+                "least two classes; give labels, or forget edges (edges:, ids: with ids_of='edges')"
+            )
+        if graph.node_split is not None:
+            codes = graph.node_split.long()
+            train_nodes, val_nodes, test_nodes = (torch.nonzero(codes == c).squeeze(1) for c in (0, 1, 2))
+            if train_nodes.numel() == 0 or test_nodes.numel() == 0:
+                raise DataError(f"the node split of '{graph.name}' needs at least one training and one test node")
+        else:
+            n_train = int(round(NODE_SPLIT[0] * n))
+            n_val = int(round(NODE_SPLIT[1] * n))
+            if named is None:
+                order = torch.from_numpy(rng.permutation(n))
+            else:  # the named nodes come first: they are training nodes
+                others = torch.nonzero(~torch.isin(torch.arange(n), named)).squeeze(1)
+                order = torch.cat([named, others[torch.from_numpy(rng.permutation(others.numel()))]])
+                n_train = max(n_train, named.numel())
+            train_nodes = torch.sort(order[:n_train]).values
+            val_nodes = torch.sort(order[n_train : n_train + n_val]).values
+            test_nodes = torch.sort(order[n_train + n_val :]).values
         forget_nodes = self._select_forget_nodes(train_nodes, rng)
         removed = incident_pairs(graph.pairs, forget_nodes, n)
         return _Split(
@@ -243,12 +336,68 @@ class GraphScenario:
             test_pairs=empty_pairs,
             test_negatives=empty_pairs,
             retained_sample=empty_pairs,
+            forget_pair_index=empty_nodes,
         )
 
-    def _select_forget_pairs(self, train_pairs: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    @property
+    def named_forget(self) -> torch.Tensor | None:
+        """For ``ids:``, the positions of the named nodes or of the named edges' pairs; else ``None``.
+
+        Raises:
+            InvalidForgetSpecError: the file is missing or malformed, empty, repeats an id, or
+                names an id the graph does not have.
+        """
+        if self.spec.kind != "ids":
+            return None
+        if self._named is None:
+            ids = read_ids_file(self.spec.value)
+            if ids.size == 0:
+                raise InvalidForgetSpecError(f"ids file '{self.spec.value}' lists no id: the forget set is empty")
+            unique, counts = np.unique(ids, return_counts=True)
+            if (counts > 1).any():
+                raise InvalidForgetSpecError(
+                    f"ids file '{self.spec.value}' repeats the ids {unique[counts > 1][:5].tolist()}; list each once"
+                )
+            graph = self.graph
+            if self.ids_of == "edges":
+                self._named = graph.pair_positions(unique)
+            else:
+                self._named = torch.sort(graph.node_positions(unique)).values
+            self._named_ids = unique.tolist()
+        return self._named
+
+    @property
+    def forget_ids(self) -> list[int]:
+        """The forgotten elements in the user's ids (what the certificate records).
+
+        ``ids:``: the ids of the file. Otherwise the node ids of the deleted nodes, or one
+        edge id per deleted edge (the smallest id naming it: with a PyG ``edge_index``, a
+        column of it; for built-in graphs, the position in ``graph.pairs``).
+        """
+        split = self.split
+        if self._named_ids is not None:
+            return list(self._named_ids)
+        if self.objective == "link":
+            return self.graph.pair_labels()[split.forget_pair_index].tolist()
+        return self.graph.node_labels()[split.forget_nodes].tolist()
+
+    def _select_forget_pairs(
+        self, train_pairs: torch.Tensor, train_index: torch.Tensor, rng: np.random.Generator
+    ) -> torch.Tensor:
+        """Columns of ``train_pairs`` to delete."""
         y = self.graph.y
         same = y[train_pairs[0]] == y[train_pairs[1]]
-        if self.spec.kind == "class-edges":
+        if self.spec.kind == "ids":
+            named = self.named_forget
+            inside = torch.isin(train_index, named)
+            if int(inside.sum()) != named.numel():
+                held = self.graph.pair_labels()[named[~torch.isin(named, train_index)]][:5].tolist()
+                raise InvalidForgetSpecError(
+                    f"edges {held} are validation or test edges in the graph's split: the model never trained "
+                    "on them, so there is nothing to forget; list training edges only"
+                )
+            chosen = torch.nonzero(inside).squeeze(1)
+        elif self.spec.kind == "class-edges":
             inside = torch.isin(y[train_pairs[0]], torch.tensor(self.forget_classes)) & same
             chosen = torch.nonzero(inside).squeeze(1)
             if chosen.numel() == 0:
@@ -265,10 +414,20 @@ class GraphScenario:
             chosen = torch.from_numpy(np.sort(rng.choice(pool, count, replace=False)))
         if chosen.numel() >= train_pairs.size(1):
             raise InvalidForgetSpecError("the forget set is every training edge: nothing would be left to retain")
-        return train_pairs[:, chosen]
+        return chosen
 
     def _select_forget_nodes(self, train_nodes: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
-        if self.spec.kind == "class-nodes":
+        if self.spec.kind == "ids":
+            named = self.named_forget
+            outside = named[~torch.isin(named, train_nodes)]
+            if outside.numel():
+                ids = self.graph.node_labels()[outside][:5].tolist()
+                raise InvalidForgetSpecError(
+                    f"nodes {ids} are not training nodes in the graph's split (validation, test or unlabelled): "
+                    "the model never trained on their labels; list training nodes only"
+                )
+            chosen = named
+        elif self.spec.kind == "class-nodes":
             chosen = train_nodes[torch.isin(self.graph.y[train_nodes], torch.tensor(self.forget_classes))]
             if chosen.numel() == 0:
                 raise InvalidForgetSpecError(f"no training node has class {self.forget_classes}")
@@ -310,7 +469,8 @@ class GraphScenario:
         the graph as it was (``edge_index`` still holds them). ``retain``: the training
         elements left, on the graph after the deletion. ``validation``: validation elements
         on the graph after the deletion. ``extras``: ``objective``, ``training`` (the recipe)
-        and ``forget_classes``.
+        and ``forget_classes``. ``model_factory``: the zero-argument factory of fresh
+        networks (the recipe's, or the user's own).
         """
         return UnlearningRequest(
             forget=self._part("forget"),
@@ -324,40 +484,97 @@ class GraphScenario:
                 "training": self.recipe.as_dict(),
                 "forget_classes": self.forget_classes,
             },
+            model_factory=self.model_factory,
         )
 
     # -- models -------------------------------------------------------------------------
     def _device(self) -> torch.device:
         return torch.device(self.device) if self.device else default_device()
 
-    def new_model(self) -> nn.Module:
-        """A freshly initialised network of the scenario's recipe (seeded)."""
+    @property
+    def model_factory(self) -> Callable[[], nn.Module]:
+        """A zero-argument factory of untrained networks: the user's, or the recipe's for this graph."""
+        if self._factory is not None:
+            return self._factory
         graph = self.graph
-        out = self.recipe.embedding if self.objective == "link" else graph.num_classes
-        model = build_model(
+        return recipe_factory(
             self.model,
             in_features=graph.num_features,
-            out_features=out,
+            out_features=self.recipe.embedding if self.objective == "link" else graph.num_classes,
             num_nodes=graph.num_nodes,
             hidden=self.recipe.hidden,
             num_layers=self.recipe.num_layers,
             dropout=self.recipe.dropout,
-            seed=self.seed,
         )
+
+    @property
+    def model_name(self) -> str:
+        """The recipe's name, or ``factory:<module>:<name>`` for a user's factory."""
+        if self._factory is None:
+            return str(self.model)
+        return f"factory:{factory_name(self.model)}"
+
+    def new_model(self) -> nn.Module:
+        """A freshly initialised network: the factory called with torch seeded by the scenario's seed.
+
+        Raises:
+            UnsupportedModelError: a user's factory returns something that is not a graph
+                network for this graph (no message-passing layers, a ``forward`` that does
+                not take ``(x, edge_index)``, or for node classification an output width
+                other than the number of classes).
+        """
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            model = build_with(self.model_factory, where=f"the model factory {self.model_name}")
+        if self._factory is not None:
+            check_graph_model(model, f"the model factory {self.model_name}")
+            graph = self.graph
+            edge_index = to_message_passing(self.split.train_pairs)
+            probe_layers(model, graph.x, edge_index)
+            with torch.no_grad():
+                model.eval()
+                width = model(graph.x, edge_index).size(1)
+            if self.objective == "node" and width != graph.num_classes:
+                raise UnsupportedModelError(
+                    f"the model factory {self.model_name} builds a network with {width} outputs per node; node "
+                    f"classification on '{graph.name}' needs {graph.num_classes} (one logit per class)"
+                )
         return model.to(self._device())
 
+    def load_model(self, path: str | os.PathLike) -> nn.Module:
+        """A network of this scenario (:meth:`new_model`) holding the safetensors weights at
+        ``path``, GNNDelete's attached operators included (the model after an earlier
+        deletion loads too), in eval mode.
+
+        Raises:
+            DataError: the file is unreadable or does not fit the recipe or factory.
+        """
+        from obliviate.graph.adapters import load_graph_weights
+
+        model = self.new_model()
+        load_graph_weights(model, path)
+        return model.eval()
+
     def _config(self, which: str) -> dict[str, Any]:
-        return {
+        config = {
             "which": which,
             "dataset": self.dataset_name,
             "graph": self.graph.fingerprint(),
             "forget": str(self.spec) if which == "gold" else self.objective,
             "edge_scope": self.edge_scope if which == "gold" else None,
-            "model": self.model,
+            "model": self.model_name,
             "seed": self.seed,
             "recipe": self.recipe.as_dict(),
             "version": 1,
         }
+        if self.spec.kind == "ids":
+            # Named elements change the drawn split (they stay in training) and the gold model.
+            config["named"] = {"of": self.ids_of, "positions": self.named_forget.tolist()}
+        if self._factory is not None:
+            from obliviate.core.checkpoint import state_sha256
+
+            config["initial_weights"] = state_sha256(self.new_model())
+        return config
 
     def _train(self, which: str, part: GraphPart) -> nn.Module:
         config = self._config(which)
@@ -416,16 +633,16 @@ class GraphScenario:
         finally:
             model.train(was_training)
 
-    def _membership(self, z: torch.Tensor) -> float:
+    def _membership(self, model: nn.Module, z: torch.Tensor) -> float:
         split = self.split
         return membership_probability(
-            _decode(z, split.retain_pairs),
-            _decode(z, split.test_pairs),
-            _decode(z, split.forget_pairs),
+            decode_pairs(model, z, split.retain_pairs),
+            decode_pairs(model, z, split.test_pairs),
+            decode_pairs(model, z, split.forget_pairs),
             seed=self.seed,
         )
 
-    def _edge_membership_auc(self, z: torch.Tensor) -> float:
+    def _edge_membership_auc(self, model: nn.Module, z: torch.Tensor) -> float:
         """Loss attack AUC of the deleted edges against held-out test edges of the same kinds.
 
         An edge's loss is the link-prediction cross-entropy ``-log sigmoid(z_u . z_v)``; its
@@ -440,9 +657,15 @@ class GraphScenario:
             _edge_kinds(y, split.forget_pairs, classes), _edge_kinds(y, split.test_pairs, classes), seed=self.seed
         )
         if min(len(chosen), split.forget_pairs.shape[1]) < 2:
+            self.audit_notes["mia_auc"] = (
+                f"not applicable: the loss attack needs at least two deleted edges and two matched held-out "
+                f"edges; got {split.forget_pairs.shape[1]} and {len(chosen)}"
+            )
             return float("nan")
-        forget_losses = torch.nn.functional.softplus(-_decode(z, split.forget_pairs)).detach().numpy()
-        test_losses = torch.nn.functional.softplus(-_decode(z, split.test_pairs[:, torch.from_numpy(chosen)]))
+        forget_losses = torch.nn.functional.softplus(-decode_pairs(model, z, split.forget_pairs)).detach().numpy()
+        test_losses = torch.nn.functional.softplus(
+            -decode_pairs(model, z, split.test_pairs[:, torch.from_numpy(chosen)])
+        )
         return loss_mia_auc(forget_losses, test_losses.detach().numpy(), seed=self.seed)
 
     def audit(
@@ -471,18 +694,26 @@ class GraphScenario:
         out = self.outputs(model)
         metrics: dict[str, float] = {}
         if self.objective == "link":
-            test_auc, test_aup = link_scores(_decode(out, split.test_pairs), _decode(out, split.test_negatives))
+            test_auc, test_aup = link_scores(
+                decode_pairs(model, out, split.test_pairs), decode_pairs(model, out, split.test_negatives)
+            )
             metrics["test_auc"] = test_auc
             metrics["test_aup"] = test_aup
-            metrics["deleted_auc"] = deleted_edge_auc(
-                _decode(out, split.forget_pairs), _decode(out, split.retained_sample)
-            )
+            if split.forget_pairs.size(1) >= 2:
+                metrics["deleted_auc"] = deleted_edge_auc(
+                    decode_pairs(model, out, split.forget_pairs), decode_pairs(model, out, split.retained_sample)
+                )
+            else:
+                metrics["deleted_auc"] = float("nan")
+                self.audit_notes["deleted_auc"] = (
+                    "not applicable: one deleted edge against one retained edge gives an AUC of 0 or 1"
+                )
             reference = original if original is not None else self.original()
             key = id(reference)
             if key not in self._membership_before:
-                self._membership_before[key] = self._membership(self.outputs(reference))
-            metrics["mi_ratio"] = membership_ratio(self._membership_before[key], self._membership(out))
-            metrics["mia_auc"] = self._edge_membership_auc(out)
+                self._membership_before[key] = self._membership(reference, self.outputs(reference))
+            metrics["mi_ratio"] = membership_ratio(self._membership_before[key], self._membership(model, out))
+            metrics["mia_auc"] = self._edge_membership_auc(model, out)
         else:
             from obliviate.audit.divergence import js_divergence
             from obliviate.audit.mia import entropy_svc_mia, membership_auc
@@ -512,6 +743,11 @@ class GraphScenario:
                 y[test_nodes].numpy(),
                 seed=self.seed,
             )
+            if not np.isfinite(metrics["mia_auc"]):
+                self.audit_notes["mia_auc"] = (
+                    f"not applicable: the loss attack needs at least two deleted nodes and two held-out test nodes "
+                    f"of their classes; got {split.forget_nodes.numel()} deleted nodes"
+                )
             if gold is not None:
                 gold_probs = torch.softmax(self.outputs(gold), dim=1)
                 metrics["js_to_gold"] = js_divergence(
@@ -527,8 +763,23 @@ def _edge_kinds(y: torch.Tensor, pairs: torch.Tensor, num_classes: int) -> np.nd
     return (torch.minimum(a, b) * num_classes + torch.maximum(a, b)).numpy()
 
 
-def _decode(z: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
-    return (z[pairs[0]] * z[pairs[1]]).sum(dim=-1)
+def _resolve_model(model: Any) -> Callable[[], nn.Module] | None:
+    """``None`` for a built-in recipe name, else the user's zero-argument factory.
+
+    Raises:
+        InvalidRequestError: an unknown recipe, or a factory string that does not resolve.
+    """
+    if callable(model) and not isinstance(model, str):
+        return model
+    if isinstance(model, str) and ":" in model:
+        return load_factory(model)
+    if model in ENCODERS:
+        return None
+    raise InvalidRequestError(
+        f"unknown graph model {model!r}; choose a recipe ({', '.join(ENCODERS)}) or give a factory: a zero-argument "
+        "callable, or a 'package.module:callable' string, returning the untrained network"
+    )
+
 
 
 def bench_spec():
@@ -574,4 +825,5 @@ def bench_spec():
         default_options={"dataset": "csbm", "forget": "edges:0.05", "model": "gcn"},
         quick_options={"epochs": 20},
         count_flops=True,
+        user_data_option="dataset",
     )

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from obliviate.core.training import fit
+from obliviate.graph.adapters import decode_pairs
 from obliviate.graph.data import GraphPart
 from obliviate.graph.structure import NegativeSampler
 
@@ -38,7 +39,7 @@ def objective_loss(part: GraphPart, *, seed: int) -> Callable[[nn.Module, tuple]
             x, edge_index, pairs = batch[0], batch[1], batch[2]
             z = model(x, edge_index)
             negatives = sampler.sample(pairs.size(1)).to(z.device)
-            return link_bce(model.decode(z, pairs), model.decode(z, negatives))
+            return link_bce(decode_pairs(model, z, pairs), decode_pairs(model, z, negatives))
 
         return link_loss
 
@@ -72,7 +73,8 @@ def train_graph(
     """Train ``model`` in place for ``epochs`` full-graph Adam steps on ``part``.
 
     Args:
-        model: a :class:`~obliviate.graph.models.GraphNet` (or any module of that interface).
+        model: a graph network (any module whose ``forward(x, edge_index)`` gives one row per
+            node; see :mod:`obliviate.graph.adapters`).
         part: the graph part; its objective picks the default loss.
         epochs: optimizer steps (one per pass over the graph).
         lr, weight_decay: Adam settings.

@@ -8,10 +8,11 @@ import torch
 from torch import nn
 
 from obliviate.core.contracts import UnlearningRequest
-from obliviate.core.errors import UnsupportedModelError
+from obliviate.graph.adapters import check_graph_model as check_structure
+from obliviate.graph.adapters import probe_layers
 from obliviate.graph.data import GraphPart
 
-GRAPH_KINDS = frozenset({"edges", "class-edges", "nodes", "class-nodes"})
+GRAPH_KINDS = frozenset({"edges", "class-edges", "nodes", "class-nodes", "ids"})
 
 
 def training_recipe(request: UnlearningRequest) -> dict[str, Any]:
@@ -20,18 +21,19 @@ def training_recipe(request: UnlearningRequest) -> dict[str, Any]:
     return {**defaults, **request.extras.get("training", {})}
 
 
-def check_graph_model(model: nn.Module, owner: str) -> None:
-    """Refuse a model without the :class:`~obliviate.graph.models.GraphNet` interface.
+def check_graph_model(model: nn.Module, owner: str, part: GraphPart | None = None) -> None:
+    """Refuse a model that is not a graph network; with ``part``, also run it once on that
+    graph (so that a wrong ``forward`` signature or output shape is reported plainly).
+
+    Any ``nn.Module`` whose ``forward(x, edge_index)`` runs torch-geometric message-passing
+    layers and returns one row per node is accepted (:mod:`obliviate.graph.adapters`).
 
     Raises:
         UnsupportedModelError: naming what is missing.
     """
-    needed = ("decode", "deletion", "deletion_mask", "num_layers")
-    missing = [name for name in needed if not hasattr(model, name)]
-    if missing:
-        raise UnsupportedModelError(
-            f"{owner} needs a GraphNet (obliviate.graph.models); the model lacks: {', '.join(missing)}"
-        )
+    check_structure(model, owner)
+    if part is not None:
+        probe_layers(model, part.x, part.edge_index)
 
 
 def deleted_endpoints(forget: GraphPart) -> torch.Tensor:

@@ -20,8 +20,11 @@ knowledge into retained and deleted elements, response-based soft targets plus
 feature-based node-embedding matching under KL divergence, the ``alpha``-weighted sum of
 the two losses, a model-agnostic method (no change to the architecture, so no extra cost
 per forward pass). **Our choices where the paper is silent or where we simplify**: the
-preserver is the trained (original) model and the destroyer a randomly initialised copy of
-the same architecture (seeded with ``seed + 1``); the student starts from the original's
+preserver is the trained (original) model and the destroyer a randomly initialised network of
+the same architecture (built by the request's ``model_factory``, else a re-drawn copy;
+seeded with ``seed + 1``); the feature knowledge is every message-passing layer's output
+(collected by forward hooks, so any PyG model works; for node classification the last layer
+is left out when it is the output, which the response covers); the student starts from the original's
 weights; all three see the graph left after the deletion, and the teachers' outputs are
 computed once; retained response knowledge covers the retained training edges plus as many
 freshly sampled non-edges each step (link), or every node not deleted (node); deleted
@@ -44,7 +47,12 @@ from torch import nn
 from obliviate.core.contracts import Unlearner, UnlearningRequest
 from obliviate.core.params import InstanceOf, Interval
 from obliviate.core.registry import register
-from obliviate.core.training import fresh_model
+from obliviate.graph.adapters import (
+    decode_pairs,
+    forward_with_layers,
+    fresh_graph_model,
+    output_is_last_layer,
+)
 from obliviate.graph.methods._common import GRAPH_KINDS, check_graph_model, deleted_endpoints, node_mask
 from obliviate.graph.structure import NegativeSampler
 from obliviate.graph.training import train_graph
@@ -110,15 +118,20 @@ class D2DGN(Unlearner):
         self.destroy_endpoint_features = destroy_endpoint_features
 
     def _unlearn(self, model, request: UnlearningRequest):
-        check_graph_model(model, "graph/d2dgn")
         forget, retain = request.forget, request.retain
+        check_graph_model(model, "graph/d2dgn", retain)
         n = retain.num_nodes
         x, edge_index = retain.x, retain.edge_index
         preserver = copy.deepcopy(model).eval()
-        destroyer = fresh_model(model, seed=request.seed + 1, factory=request.model_factory).eval()
+        destroyer = fresh_graph_model(model, seed=request.seed + 1, factory=request.model_factory).eval()
         with torch.no_grad():
-            kept = [h.detach() for h in preserver(x, edge_index, return_all=True)]
-            destroyed = [h.detach() for h in destroyer(x, edge_index, return_all=True)]
+            kept_out, kept = forward_with_layers(preserver, x, edge_index)
+            destroyed_out, destroyed = forward_with_layers(destroyer, x, edge_index)
+            # The last layer's output is the response when no head follows it.
+            response_is_last = output_is_last_layer(kept_out, kept)
+            kept_out, destroyed_out = kept_out.detach(), destroyed_out.detach()
+            kept = [h.detach() for h in kept]
+            destroyed = [h.detach() for h in destroyed]
         del preserver, destroyer
         temperature, alpha = self.temperature, self.alpha
         link = forget.objective == "link"
@@ -127,26 +140,25 @@ class D2DGN(Unlearner):
             marked = deleted_endpoints(forget) if self.destroy_endpoint_features else forget.nodes
             sampler = NegativeSampler(n, torch.cat([retain.pairs, forget.pairs], dim=1).cpu(), seed=request.seed)
             feature_layers = range(len(kept))
-            deleted_targets = torch.sigmoid(model.decode(destroyed[-1], forget.pairs) / temperature)
+            deleted_targets = torch.sigmoid(decode_pairs(model, destroyed_out, forget.pairs) / temperature)
         else:
             marked = forget.nodes
-            feature_layers = range(len(kept) - 1)  # the last layer is the response
+            feature_layers = range(len(kept) - 1 if response_is_last else len(kept))
         # Each node follows one teacher: the destroyer if marked deleted, else the preserver.
         marked_mask = node_mask(marked, n).unsqueeze(1)
         feature_targets = [torch.where(marked_mask, destroyed[i], kept[i]) for i in range(len(kept))]
         if not link:
-            response_targets = torch.where(node_mask(forget.nodes, n).unsqueeze(1), destroyed[-1], kept[-1])
+            response_targets = torch.where(node_mask(forget.nodes, n).unsqueeze(1), destroyed_out, kept_out)
 
         def loss_fn(net: nn.Module, batch: tuple) -> torch.Tensor:
-            outputs = net(x, edge_index, return_all=True)
-            out = outputs[-1]
+            out, outputs = forward_with_layers(net, x, edge_index)
             if link:
                 retained_pairs = torch.cat([retain.pairs, sampler.sample(retain.pairs.size(1)).to(x.device)], dim=1)
                 targets = torch.cat(
-                    [torch.sigmoid(net.decode(kept[-1], retained_pairs) / temperature), deleted_targets]
+                    [torch.sigmoid(decode_pairs(net, kept_out, retained_pairs) / temperature), deleted_targets]
                 )
                 pairs = torch.cat([retained_pairs, forget.pairs], dim=1)
-                response = bernoulli_kl(targets, net.decode(out, pairs) / temperature)
+                response = bernoulli_kl(targets, decode_pairs(net, out, pairs) / temperature)
             else:
                 response = categorical_kl(response_targets, out, temperature)
             feature = out.new_zeros(())
@@ -155,4 +167,5 @@ class D2DGN(Unlearner):
             return alpha * response + (1 - alpha) * feature
 
         history = train_graph(model, forget, epochs=self.epochs, lr=self.lr, seed=request.seed, loss_fn=loss_fn)
-        return model, {"steps": history["steps"], "last_loss": history["last_loss"]}
+        fresh = "factory" if request.model_factory is not None else "reset_parameters"
+        return model, {"steps": history["steps"], "last_loss": history["last_loss"], "destroyer": fresh}

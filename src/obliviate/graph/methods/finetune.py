@@ -35,7 +35,7 @@ class Finetune(Unlearner):
         self.lr = lr
 
     def _unlearn(self, model, request: UnlearningRequest):
-        check_graph_model(model, "graph/finetune")
+        check_graph_model(model, "graph/finetune", request.retain)
         recipe = training_recipe(request)
         history = train_graph(
             model,

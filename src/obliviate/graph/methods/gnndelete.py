@@ -25,9 +25,14 @@ seeded; ``L_NI`` leaves out the deleted edges' endpoints (as the published code 
 for **node deletion** the deleted nodes' edges form ``E_d`` for the subgraphs, and
 ``L_DEC`` matches each deleted node's representation to a random retained node's.
 
-The operators and their node masks live in every :class:`~obliviate.graph.models.GraphNet`
-(identity and empty by default), so the result has the input's type and state_dict keys;
-the masked matrix products make each forward pass cost a little more than the original's.
+The operators wrap the model's message-passing layers through forward hooks, so any PyG
+model works (:mod:`obliviate.graph.adapters`). A :class:`~obliviate.graph.models.GraphNet`
+carries them from the start (identity and empty by default), so its result has the input's
+type and exactly its state_dict keys; any other model keeps its type and every key it had,
+and gains the operators' keys under ``gnndelete.`` (load such weights into a fresh network
+with :func:`~obliviate.graph.adapters.load_graph_weights`). The masked matrix products make
+each forward pass cost a little more than the original's. A model whose operators already
+hold a deletion is refused: training them again for a second deletion would undo the first.
 """
 
 from __future__ import annotations
@@ -36,8 +41,10 @@ import torch
 from torch import nn
 
 from obliviate.core.contracts import Unlearner, UnlearningRequest
+from obliviate.core.errors import InvalidRequestError
 from obliviate.core.params import Interval
 from obliviate.core.registry import register
+from obliviate.graph.adapters import deletion_slots, forward_with_layers
 from obliviate.graph.methods._common import (
     GRAPH_KINDS,
     Frozen,
@@ -72,16 +79,24 @@ class GNNDelete(Unlearner):
         self.alpha = alpha
 
     def _unlearn(self, model, request: UnlearningRequest):
-        check_graph_model(model, "graph/gnndelete")
         forget, retain = request.forget, request.retain
-        n, layers = retain.num_nodes, model.num_layers
+        check_graph_model(model, "graph/gnndelete", retain)
         x, edge_index = retain.x, retain.edge_index
+        n = retain.num_nodes
+        slots = deletion_slots(model, x, edge_index)
+        if slots.active():
+            raise InvalidRequestError(
+                "graph/gnndelete: this model's deletion operators already hold an earlier deletion; a second "
+                "GNNDelete would overwrite them and bring that deletion back. Unlearn both forget sets together "
+                "from the model before the first deletion, or use d2dgn, finetune or retrain on this one"
+            )
+        layers = len(slots.operators)
         touched = deleted_endpoints(forget)
         subgraphs = hop_masks(forget.edge_index, touched, layers, n)
 
         model.eval()
         with torch.no_grad():
-            targets = [h.detach() for h in model(x, edge_index, return_all=True)]
+            targets = [h.detach() for h in forward_with_layers(model, x, edge_index)[1]]
         influenced = [mask & ~node_mask(touched, n) for mask in subgraphs]
         generator = torch.Generator().manual_seed(request.seed)
         if forget.objective == "link":
@@ -94,13 +109,12 @@ class GNNDelete(Unlearner):
             random_nodes = candidates[torch.randint(0, candidates.numel(), (deleted.numel(),), generator=generator)]
             random_nodes = random_nodes.to(x.device)
 
-        with torch.no_grad():
-            model.deletion_mask.copy_(torch.stack(subgraphs))
+        slots.set_masks(subgraphs)
         mse = nn.functional.mse_loss
         alpha = self.alpha
 
         def loss_fn(net: nn.Module, batch: tuple) -> torch.Tensor:
-            outputs = net(x, edge_index, return_all=True)
+            outputs = forward_with_layers(net, x, edge_index)[1]
             total = outputs[0].new_zeros(())
             for layer, h in enumerate(outputs):
                 target = targets[layer]
@@ -116,12 +130,14 @@ class GNNDelete(Unlearner):
                 total = total + alpha * dec + (1 - alpha) * ni
             return total
 
-        operators = list(model.deletion.parameters())
-        others = [p for name, p in model.named_parameters() if not name.startswith("deletion.")]
+        operators = slots.parameters()
+        trained = {id(p) for p in operators}
+        others = [p for p in model.parameters() if id(p) not in trained]
         with Frozen(others):
             history = train_graph(model, forget, epochs=self.epochs, lr=self.lr, seed=request.seed, loss_fn=loss_fn, params=operators)
         return model, {
             "steps": history["steps"],
             "last_loss": history["last_loss"],
             "subgraph_nodes": [int(mask.sum()) for mask in subgraphs],
+            "operators": "attached" if slots.attached else "built-in",
         }

@@ -16,6 +16,7 @@ from torch import nn
 from obliviate.core.contracts import Unlearner, UnlearningRequest
 from obliviate.core.params import Interval
 from obliviate.core.registry import register
+from obliviate.graph.adapters import decode_pairs
 from obliviate.graph.methods._common import GRAPH_KINDS, check_graph_model
 from obliviate.graph.training import train_graph
 
@@ -41,7 +42,7 @@ class GradAscent(Unlearner):
         self.lr = lr
 
     def _unlearn(self, model, request: UnlearningRequest):
-        check_graph_model(model, "graph/grad_ascent")
+        check_graph_model(model, "graph/grad_ascent", request.retain)
         forget, retain = request.forget, request.retain
         edge_index = retain.edge_index
 
@@ -49,7 +50,7 @@ class GradAscent(Unlearner):
             x, pairs, nodes, y = batch[0], batch[2], batch[3], batch[4]
             out = net(x, edge_index)
             if forget.objective == "link":
-                logits = net.decode(out, pairs)
+                logits = decode_pairs(net, out, pairs)
                 return -nn.functional.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
             return -nn.functional.cross_entropy(out[nodes], y[nodes])
 

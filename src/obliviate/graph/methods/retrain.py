@@ -1,8 +1,9 @@
 """``retrain``: the gold standard — retrain from scratch on the graph left after the deletion.
 
 Exact unlearning by definition: the deleted edges or nodes never touch the new weights.
-The network is re-initialised (same architecture and state_dict keys, new random draw, the
-deletion operators back to the identity) and trained with the scenario's recipe on the
+The network is built afresh by the request's ``model_factory`` (the scenario's recipe or the
+user's own factory), or without one re-initialised from a copy (same architecture and
+state_dict keys, new random draw, the deletion operators back to the identity), and trained with the scenario's recipe on the
 retained training edges (link prediction) or retained labelled nodes (node
 classification), passing messages over the retained graph only.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 from obliviate.core.contracts import Unlearner, UnlearningRequest
 from obliviate.core.params import NONE, Interval
 from obliviate.core.registry import register
-from obliviate.core.training import fresh_model
+from obliviate.graph.adapters import fresh_graph_model
 from obliviate.graph.methods._common import GRAPH_KINDS, check_graph_model, training_recipe
 from obliviate.graph.training import train_graph
 
@@ -40,7 +41,7 @@ class Retrain(Unlearner):
     def _unlearn(self, model, request: UnlearningRequest):
         check_graph_model(model, "graph/retrain")
         recipe = training_recipe(request)
-        model = fresh_model(model, seed=request.seed, factory=request.model_factory)
+        model = fresh_graph_model(model, seed=request.seed, factory=request.model_factory)
         history = train_graph(
             model,
             request.retain,
@@ -49,4 +50,5 @@ class Retrain(Unlearner):
             weight_decay=recipe["weight_decay"],
             seed=request.seed,
         )
-        return model, {"steps": history["steps"]}
+        fresh = "factory" if request.model_factory is not None else "reset_parameters"
+        return model, {"steps": history["steps"], "fresh_model": fresh}
