@@ -12,7 +12,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-from torch import nn
 from typer.testing import CliRunner
 
 from obliviate.cli.main import app
