@@ -24,7 +24,17 @@ app.command("bench", epilog=bench.EPILOG, no_args_is_help=True)(bench.bench)
 app.command("methods", epilog=methods.EPILOG)(methods.list_methods)
 app.command("forget", epilog=forget.EPILOG, no_args_is_help=True)(forget.forget)
 app.command("demo", epilog=demo.EPILOG)(demo.demo)
+
+# Data valuation; the module is light, the valuation package loads only when the command runs.
+from obliviate.cli import value as value_command  # noqa: E402
+
+app.command("value", epilog=value_command.EPILOG)(value_command.value)
 app.command("verify", epilog=verify.EPILOG)(verify.verify)
+
+# ``synth`` imports only typer at load time; pandas and scikit-learn load inside its commands.
+from obliviate.cli import synth  # noqa: E402
+
+app.add_typer(synth.app, name="synth")
 
 
 def _version(value: bool) -> None:

@@ -4,6 +4,28 @@ An unlearner is configured by keyword-only hyper-parameters (stored unchanged, v
 against the class's ``_parameter_constraints`` when it is built, after ``set_params`` and
 again at ``unlearn``) and exposes one call,
 ``unlearn(model, request) -> UnlearningResult``. It never mutates the model it receives.
+
+The task contract (every task package follows it):
+
+* **Your own model.** A model is given as weights plus a built-in recipe name or a factory
+  (``"package.module:callable"`` or a callable, :mod:`obliviate.core.factory`) that builds
+  the untrained network. Every method of a task works on any model of the task's kind (any
+  ``nn.Module`` classifier, any PyG model taking ``(x, edge_index)``, ...). Where a method
+  needs a fresh model (``retrain``, an incompetent teacher, a relearn probe, a federated
+  client) it uses :attr:`UnlearningRequest.model_factory` through
+  :func:`obliviate.core.training.fresh_model`, never a copy of trained weights.
+* **Your own data.** Data come in the formats users have (CSV, Parquet, ``.npz``, PyG
+  ``Data``), with the user's ids (``ids:<file>`` names their values) and their train/test
+  split; nothing is re-standardised unless asked.
+* **One path for a deletion.** ``obliviate forget --task T`` writes model and certificate
+  together or not at all; ``obliviate verify`` checks one certificate or a chain.
+* **Audit rule.** Membership attacks compare the forget set with same-distribution
+  non-members (:func:`obliviate.audit.mia.matched_nonmembers`); relearn probes measure
+  recovery on held-out examples beside gold's and a random network's time; a metric that
+  cannot be computed is NaN with its reason in ``scenario.audit_notes``, and the deletion
+  still completes.
+* **Acceptance.** Every acceptance check holds for the median over 3 seeds and fails for a
+  do-nothing (identity) unlearner.
 """
 
 from __future__ import annotations

@@ -33,13 +33,13 @@ from obliviate.core.checkpoint import config_hash, load_into, save_model
 from obliviate.core.contracts import UnlearningRequest
 from obliviate.core.errors import InvalidForgetSpecError, InvalidRequestError
 from obliviate.core.timing import Stopwatch
-from obliviate.core.training import predict_logits, reinitialize
+from obliviate.core.training import fresh_model, predict_logits
 from obliviate.data.datasets import ClassificationData, load_classification
 from obliviate.data.forget import ForgetSpec, parse_forget_spec
 from obliviate.federated.data import SHARD_PATTERN, Backdoor, dirichlet_partition, iid_partition, write_shards
 from obliviate.federated.federation import Federation, LocalRecipe
 from obliviate.federated.metrics import backdoor_success, sorted_softmax_mia
-from obliviate.federated.models import build_model, load_state_into, model_spec, state_copy
+from obliviate.federated.models import build_from_spec, load_state_into, model_spec, state_copy
 
 FORGET_KINDS = frozenset({"client"})
 DATASETS = ("digits", "mnist")
@@ -60,7 +60,9 @@ class FederatedScenario:
         clients: number of clients.
         forget: ``"client:K"`` or ``"client:K1,K2"``.
         alpha: Dirichlet concentration of the non-IID split; ``None`` or ``"iid"``: IID.
-        model: network recipe, ``"cnn"`` or ``"mlp"``.
+        model: network recipe, ``"cnn"`` or ``"mlp"``, or a factory building the user's
+            untrained network, as ``"package.module:callable"`` (or that module-level
+            callable itself): every client imports and calls it.
         backdoor: ``True`` (defaults of :class:`Backdoor`), a :class:`Backdoor`, or
             ``False``: the clients to forget stamp a trigger on copies of their images.
         seed: seeds the split, the partition, initialisation and local training.
@@ -108,6 +110,20 @@ class FederatedScenario:
             self.alpha = None
         if self.alpha is not None and not float(self.alpha) > 0:
             raise InvalidRequestError(f"alpha must be a positive number, None or 'iid'; got {self.alpha!r}")
+        if callable(self.model):
+            from obliviate.core.factory import factory_name, load_factory
+
+            name = factory_name(self.model)
+            try:
+                importable = load_factory(name) is self.model
+            except InvalidRequestError:
+                importable = False
+            if not importable:
+                raise InvalidRequestError(
+                    f"every client must build the network itself: give the factory as 'package.module:callable' "
+                    f"naming a module-level function clients can import (got {name})"
+                )
+            self.model = name
         if self.backdoor is True:
             self.backdoor = Backdoor()
         self.recipe = LocalRecipe(
@@ -233,9 +249,18 @@ class FederatedScenario:
             num_examples={c: len(self.client_data(c)) for c in range(self.clients)},
         )
 
+    @property
+    def model_factory(self) -> Any:
+        """The user's factory (``None`` for a built-in recipe): what fresh models are built with."""
+        if ":" not in self.model:
+            return None
+        from obliviate.core.factory import load_factory
+
+        return load_factory(self.model)
+
     def new_model(self) -> nn.Module:
-        """A freshly initialised network of the scenario's recipe (seeded, on CPU)."""
-        return build_model(self.model, self.data.input_shape, self.data.num_classes, seed=self.seed)
+        """A freshly initialised network of the scenario's recipe or factory (seeded, on CPU)."""
+        return build_from_spec(model_spec(self.model, self.data.input_shape, self.data.num_classes), seed=self.seed)
 
     def _cached(self, name: str) -> nn.Module | None:
         path = self.folder / f"{name}.safetensors"
@@ -279,7 +304,7 @@ class FederatedScenario:
         if self._gold is None:
             self._gold = self._cached("gold")
         if self._gold is None:
-            model = reinitialize(self.new_model(), seed=self.seed)
+            model = fresh_model(self.new_model(), seed=self.seed, factory=self.model_factory)
             with Stopwatch() as watch:
                 outcome = self.federation.run(
                     participants=self.retain_clients, rounds=self.recipe.rounds, initial_state=state_copy(model)
@@ -305,6 +330,7 @@ class FederatedScenario:
                 "training": self.recipe.as_dict(),
                 "forget_clients": self.forget_clients,
             },
+            model_factory=self.model_factory,
         )
 
     # -- audit --------------------------------------------------------------------------
