@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -328,3 +329,27 @@ def test_a_signed_certificate_verifies_and_a_recomputed_digest_without_the_key_d
     _, other = _ed25519_keys(tmp_path / "other")
     wrong = runner.invoke(app, ["verify", str(cert_path), "--public-key", str(other)])
     assert wrong.exit_code == 1, wrong.stdout
+
+
+def test_demo_shows_a_companion_tools_section_with_its_plot(runner, tmp_path, monkeypatch):
+    def fake_section(out_dir, progress=False):
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from matplotlib import pyplot as plt
+
+        out_dir.mkdir(parents=True)
+        plt.plot([0, 1]), plt.savefig(out_dir / "curve.png"), plt.close()
+        (out_dir / "table.md").write_text("| a |\n")
+        return {"summary": "EcoVal F1 0.8", "plot": out_dir / "curve.png", "table": out_dir / "table.md"}
+
+    import types
+
+    monkeypatch.setitem(sys.modules, "fake_companion_demo", types.SimpleNamespace(run_demo_section=fake_section))
+    monkeypatch.setattr(demo_module, "COMPANIONS", {"valuation": ("fake_companion_demo", "data valuation")})
+    out = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", "--out", str(out), "--tasks", "valuation", "--quiet"])
+    assert result.exit_code == 0, result.output
+    page = (out / "index.html").read_text()
+    assert "<h2>data valuation</h2>" in page and "EcoVal F1 0.8" in page
+    assert 'src="valuation/curve.png"' in page and 'href="valuation/table.md"' in page

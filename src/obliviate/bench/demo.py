@@ -105,8 +105,8 @@ def run_demo(
 
     Args:
         out_dir: destination folder.
-        tasks: task names (default: every task with bench support; one that fails to load
-            is shown as a failed section).
+        tasks: task names (default: every task with bench support, then the companion
+            tools of :data:`COMPANIONS`; a task that fails to load is shown as a failed section).
         quick: first configuration per task, one seed, with the task's ``quick_options``.
         progress: show the bench progress bars.
         log: called with one status line per configuration (e.g. print to stderr).
@@ -120,8 +120,10 @@ def run_demo(
     log = log or (lambda line: None)
     out_dir = Path(out_dir)
     specs: dict[str, TaskSpec | str] = {}
+    companions = [name for name in COMPANIONS if not tasks or name in tasks]
     if tasks:
-        specs = {name: task_spec(name) for name in tasks}  # fail early on an unknown task
+        # Fail early on an unknown task.
+        specs = {name: task_spec(name) for name in tasks if name not in COMPANIONS}
     else:
         for name in TASKS:
             try:
@@ -130,7 +132,7 @@ def run_demo(
                 continue  # the task has no bench support in this version
             except Exception as exc:  # a task that cannot load is shown as failed, not dropped
                 specs[name] = f"cannot load the {name} task: {type(exc).__name__}: {' '.join(str(exc).split())}"
-    if not specs:
+    if not specs and not companions:
         raise InvalidRequestError("no task provides a bench specification; nothing to demo")
     started = time.perf_counter()
     sections: list[DemoSection] = []
@@ -172,6 +174,11 @@ def run_demo(
                 children=children,
             )
         )
+    for name in companions:
+        section, page_section = _run_companion(name, out_dir, quick=quick, progress=progress)
+        log(f"{name}: {'FAILED: ' + section.error if section.error else f'{section.seconds:.1f} s'}")
+        sections.append(section)
+        page.append(page_section)
     total = time.perf_counter() - started
     reports = [s.report for s in sections if s.report is not None]
     index = write_page(
@@ -187,6 +194,67 @@ def run_demo(
         footer=environment_footer(reports[0]) if reports else None,
     )
     return DemoResult(out_dir=out_dir, index=index, sections=sections, seconds=total)
+
+
+COMPANIONS = {
+    "valuation": ("obliviate.valuation.demo", "data valuation (EcoVal and Shapley-family baselines)"),
+    "synthetic": ("obliviate.synthetic.demo", "synthetic tabular data (TabSynDex)"),
+}
+"""Companion tools (no gold model, no forget) with a demo section: ``run_demo_section(out_dir)``
+of their ``demo`` module returns a dict holding a ``summary`` and the paths it wrote."""
+
+
+def _paths(value: Any) -> list[Path]:
+    if isinstance(value, (str, os.PathLike)) and Path(value).suffix in (".png", ".md", ".json", ".csv"):
+        return [Path(value)]
+    if isinstance(value, dict):
+        return [p for item in value.values() for p in _paths(item)]
+    if isinstance(value, (list, tuple)):
+        return [p for item in value for p in _paths(item)]
+    return []
+
+
+def _summary_text(summary: Any) -> str:
+    """One line from a companion's summary: its text, or ``name score`` per summary row."""
+    if isinstance(summary, str):
+        return summary
+    if isinstance(summary, list):
+        parts = []
+        for row in summary:
+            if isinstance(row, dict):
+                label = next((row[k] for k in ("generator", "method", "name") if k in row), None)
+                score = row.get("score")
+                score = score.get("mean") if isinstance(score, dict) else score
+                if label is not None and isinstance(score, (int, float)):
+                    parts.append(f"{label} {score:.3f}")
+        return ("scores: " + ", ".join(parts)) if parts else ""
+    return ""
+
+
+def _run_companion(name: str, out_dir: Path, *, quick: bool, progress: bool) -> tuple[DemoSection, Section]:
+    """Run a companion tool's demo section and describe it for the page."""
+    import importlib
+    import inspect
+
+    module_name, title = COMPANIONS[name]
+    started = time.perf_counter()
+    folder = out_dir / name
+    try:
+        run = importlib.import_module(module_name).run_demo_section
+        kwargs: dict[str, Any] = {"progress": False}
+        if quick and "quick" in inspect.signature(run).parameters:
+            kwargs["quick"] = True
+        outcome = run(folder, **kwargs)
+    except Exception as exc:  # a bug in one tool must not hide the others' results
+        error = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+        return DemoSection(name, title, folder, time.perf_counter() - started, error=error), Section(title=title, error=error)
+    seconds = time.perf_counter() - started
+    files = [p if p.is_absolute() else Path.cwd() / p for p in _paths(outcome)]
+    plots = {p.stem: os.path.relpath(p, out_dir) for p in files if p.suffix == ".png" and p.exists()}
+    links = {p.name: os.path.relpath(p, out_dir) for p in files if p.suffix != ".png" and p.exists()}
+    text = f"{_summary_text(outcome.get('summary'))} ({seconds:.1f} s)"
+    section = DemoSection(name, title, folder, seconds, plots={k: Path(v) for k, v in plots.items()})
+    return section, Section(title=title, text=text.strip(), plots=plots, links=links)
 
 
 def _run_config(spec: TaskSpec, config: DemoConfig, report_dir: Path, *, progress: bool) -> DemoSection:
