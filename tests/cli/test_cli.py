@@ -91,7 +91,7 @@ def test_methods_lists_retrain_with_its_tags(runner):
     assert all(row["exact"] is False for row in rows if row["method"] != "retrain")
 
 
-@pytest.mark.parametrize("command", ["bench", "methods", "forget", "demo", "verify"])
+@pytest.mark.parametrize("command", ["bench", "methods", "forget", "demo", "verify", "audit"])
 def test_every_command_help_shows_an_example(runner, command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0 and "Example" in result.stdout and f"obliviate {command}" in result.stdout

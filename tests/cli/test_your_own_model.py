@@ -157,3 +157,27 @@ def test_a_bad_factory_is_one_clear_line(user_files, tmp_path):
          "--forget", "class:3", "--method", "finetune", "--out", str(tmp_path / "out"), "--quiet"],
     )
     assert result.exit_code == 2 and "cannot import the factory's module 'no_such_module'" in result.output
+
+
+def test_audit_gives_the_bench_figures_for_the_users_model_on_their_data(user_files, tmp_path):
+    root, threes, _ = user_files
+    ids = tmp_path / "ids.txt"
+    ids.write_text("\n".join(threes) + "\n")
+    assert _forget(root, ids, tmp_path / "deletion").exit_code == 0
+    common = ["--task", "classification", "--factory", "usernet_e2e:build", "--data", str(root / "data.csv"),
+              "--label-column", "label", "--id-column", "id", "--split-column", "split", "--forget", f"ids:{ids}"]
+    result = CliRunner().invoke(
+        app,
+        ["audit", "--model-file", str(tmp_path / "deletion" / "model.safetensors"), *common,
+         "--original", str(root / "mine.safetensors"), "--relearn", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)["figures"]
+    for key in ("forget_accuracy", "retain_accuracy", "test_accuracy", "mia", "mia_auc", "relearn_steps"):
+        assert key in figures
+    before = json.loads(
+        CliRunner().invoke(app, ["audit", "--model-file", str(root / "mine.safetensors"), *common, "--json"]).stdout
+    )["figures"]
+    assert before["forget_accuracy"] > 0.9  # the user's model knows the rows named by ids.txt
+    missing = CliRunner().invoke(app, ["audit", "--model-file", str(root / "mine.safetensors"), *common, "--relearn"])
+    assert missing.exit_code == 2 and "--original" in missing.output

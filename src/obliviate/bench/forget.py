@@ -138,6 +138,69 @@ def _status(progress: bool, text: str) -> Iterator[Any]:
         yield lambda message: status.update(message)
 
 
+def load_saved_model(scenario: Any, model_file: str | os.PathLike, *, task: str) -> torch.nn.Module:
+    """The scenario's network (recipe or factory) holding the weights of ``model_file``, in eval mode.
+
+    Raises:
+        InvalidRequestError: the task's scenario cannot rebuild a model.
+        DataError: the file is missing or does not fit, or holds NaN or infinite weights.
+    """
+    if not callable(getattr(scenario, "new_model", None)):
+        raise InvalidRequestError(
+            f"task '{task}' cannot rebuild a model from saved weights (its scenario has no new_model())"
+        )
+    loader = getattr(scenario, "load_model", None)
+    if callable(loader):  # tasks whose saved models may carry extra modules (graph: GNNDelete's)
+        model = loader(model_file)
+    else:
+        model = scenario.new_model()
+        load_into(model, model_file)
+    model.eval()
+    broken = non_finite_parameters(model)
+    if broken:
+        raise DataError(f"'{model_file}' holds NaN or infinite weights ({', '.join(broken[:5])}); refusing to use it")
+    return model
+
+
+def audit_saved_model(
+    task: str,
+    *,
+    model_file: str | os.PathLike,
+    options: dict[str, Any] | None = None,
+    seed: int = 0,
+    original_file: str | os.PathLike | None = None,
+    gold_file: str | os.PathLike | None = None,
+    relearn: bool = False,
+) -> tuple[dict[str, float], dict[str, float] | None, dict[str, str]]:
+    """Audit saved weights against a scenario (a user's data or a built-in one).
+
+    Returns ``(figures, gold figures or None, notes)``: the same figures the bench reports,
+    gold's when ``gold_file`` is given (the runner's gap to gold is ``figure - gold``), and
+    why a figure is not applicable.
+    """
+    seed = check_seed(seed)
+    spec = task_spec(task)
+    scenario = make_scenario(spec, seed, {**spec.default_options, **(options or {})})
+    model = load_saved_model(scenario, model_file, task=task)
+    original = load_saved_model(scenario, original_file, task=task) if original_file else None
+    gold = load_saved_model(scenario, gold_file, task=task) if gold_file else None
+    extra = {"relearn": True} if relearn and "relearn" in _keywords(scenario.audit) else {}
+    if relearn and not extra:
+        raise InvalidRequestError(f"the {task} audit has no relearn-time metric")
+    if extra and original is None:
+        raise InvalidRequestError("relearn time needs the model before the deletion: pass --original FILE")
+    figures = scenario.audit(model, original=original, gold=gold, **extra)
+    notes = dict(getattr(scenario, "audit_notes", {}) or {})
+    gold_figures = scenario.audit(gold, original=original, gold=gold, **extra) if gold is not None else None
+    return figures, gold_figures, notes
+
+
+def _keywords(function: Any) -> set[str]:
+    import inspect
+
+    return set(inspect.signature(function).parameters)
+
+
 def forget_saved_model(
     task: str,
     *,
@@ -200,20 +263,7 @@ def forget_saved_model(
     unlearner = build_unlearner(task, method, params, preset=param_preset)
     with _status(progress, f"{task}/{method}: loading the model and the data") as say:
         scenario = make_scenario(spec, seed, scenario_options)
-        if not callable(getattr(scenario, "new_model", None)):
-            raise InvalidRequestError(
-                f"task '{task}' cannot rebuild a model from saved weights (its scenario has no new_model())"
-            )
-        loader = getattr(scenario, "load_model", None)
-        if callable(loader):  # tasks whose saved models may carry extra modules (graph: GNNDelete's)
-            original = loader(model_file)
-        else:
-            original = scenario.new_model()
-            load_into(original, model_file)
-        original.eval()
-        broken = non_finite_parameters(original)
-        if broken:
-            raise DataError(f"'{model_file}' holds NaN or infinite weights ({', '.join(broken[:5])}); refusing to unlearn from it")
+        original = load_saved_model(scenario, model_file, task=task)
         request = scenario.request()
         forget_ids = _forget_ids(scenario, task)
         gold_model = gold_audit = None

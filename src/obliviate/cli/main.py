@@ -1,7 +1,8 @@
 """The ``obliviate`` command: one typer app, one module per command group.
 
 Commands: ``bench`` (methods vs retraining on a task), ``methods`` (what is registered),
-``forget`` (unlearn a saved model and certify it), ``verify`` (check a certificate or a
+``forget`` (unlearn a saved model and certify it), ``audit`` (the bench's figures for any
+saved model), ``verify`` (check a certificate or a
 chain of them), ``demo`` (every task, one web page).
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from obliviate.cli import bench, demo, forget, methods, verify
+from obliviate.cli import audit, bench, demo, forget, methods, verify
 
 app = typer.Typer(
     name="obliviate",
@@ -23,6 +24,7 @@ app = typer.Typer(
 app.command("bench", epilog=bench.EPILOG, no_args_is_help=True)(bench.bench)
 app.command("methods", epilog=methods.EPILOG)(methods.list_methods)
 app.command("forget", epilog=forget.EPILOG, no_args_is_help=True)(forget.forget)
+app.command("audit", epilog=audit.EPILOG, no_args_is_help=True)(audit.audit)
 app.command("demo", epilog=demo.EPILOG)(demo.demo)
 
 # Data valuation; the module is light, the valuation package loads only when the command runs.
