@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/graph.py
 	$(BIN)/python benchmarks/federated.py
 	$(BIN)/python benchmarks/regression.py
+	$(BIN)/python benchmarks/recommendation.py
 	$(BIN)/python benchmarks/valuation.py
 	$(BIN)/python benchmarks/synthetic.py
 
