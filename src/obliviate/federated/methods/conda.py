@@ -28,6 +28,9 @@ also scales BatchNorm's running statistics).
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import torch
 
 from obliviate.core.contracts import Unlearner, UnlearningRequest
@@ -38,14 +41,56 @@ from obliviate.federated.federation import federation_of
 from obliviate.federated.methods._common import FEDERATED_KINDS
 from obliviate.federated.records import FederationRecords
 
+NORMALIZATIONS = ("step", "example")
 
-def group_contribution(records: FederationRecords, clients: list[int] | tuple[int, ...]) -> dict[str, torch.Tensor]:
-    """Element-wise mean of the accumulated contributions ``C_k`` of ``clients``."""
+
+def local_steps(num_examples: int, recipe: Any) -> int:
+    """Local optimizer steps a client takes per round under the federation's recipe:
+    ``recipe.steps`` when fixed, else ``epochs * ceil(n / batch_size)``."""
+    if getattr(recipe, "steps", None):
+        return int(recipe.steps)
+    return int(recipe.epochs) * max(1, math.ceil(num_examples / int(recipe.batch_size)))
+
+
+def group_contribution(
+    records: FederationRecords,
+    clients: list[int] | tuple[int, ...],
+    *,
+    normalize: str | None = None,
+    recipe: Any = None,
+) -> dict[str, torch.Tensor]:
+    """Element-wise mean of the accumulated contributions ``C_k`` of ``clients``.
+
+    ``normalize="step"`` divides each client's ``C_k`` by its local steps per round
+    (:func:`local_steps`), ``"example"`` by its number of examples, so that a client holding
+    more data -- and taking more local steps -- does not look more important for that reason
+    alone. The paper sums raw update magnitudes (``None``, the default).
+    """
     total: dict[str, torch.Tensor] = {}
     for client in clients:
+        scale = 1.0
+        if normalize == "example":
+            scale = 1.0 / max(1, records.num_examples[client])
+        elif normalize == "step":
+            scale = 1.0 / local_steps(records.num_examples[client], recipe)
         for key, value in records.contribution(client).items():
+            value = value * scale
             total[key] = total[key] + value if key in total else value.clone()
     return {key: value / len(clients) for key, value in total.items()}
+
+
+def quantile_cutoff(
+    forget_contribution: dict[str, torch.Tensor], retain_contribution: dict[str, torch.Tensor], quantile: float
+) -> float:
+    """The ratio cutoff that selects the ``quantile`` share of entries with the smallest
+    finite ``C_R / C_F`` (so that a fixed share of weights is dampened at any federation size)."""
+    ratios = torch.cat(
+        [(retain_contribution[k].double() / forget_contribution[k].double()).flatten() for k in forget_contribution]
+    )
+    finite = ratios[torch.isfinite(ratios)]
+    if finite.numel() == 0:
+        return 0.0
+    return float(torch.quantile(finite, quantile)) + 1e-12
 
 
 def dampen(
@@ -95,6 +140,11 @@ class ConDa(Unlearner):
         dampening_constant: ``gamma``; the factor is ``min(gamma * r, beta)``.
         upper_bound: ``beta``, the largest factor.
         compat: ``None`` (the paper's ratio) or ``"respai"`` (the public code's inverted one).
+        normalize: ``None`` (the paper: raw accumulated magnitudes), ``"step"`` (per local
+            step) or ``"example"`` (per training example): see :func:`group_contribution`.
+        cutoff_quantile: when set, ``lambda`` is chosen as this quantile of the ratios
+            (:func:`quantile_cutoff`) instead of ``ratio_cutoff``: the share of weights
+            dampened stays fixed as the federation grows.
     """
 
     needs_retain = False
@@ -105,6 +155,8 @@ class ConDa(Unlearner):
         "dampening_constant": [Interval(float, 0, None, closed="left")],
         "upper_bound": [Interval(float, 0, None, closed="left")],
         "compat": [NONE, Options({"respai"})],
+        "normalize": [NONE, Options(set(NORMALIZATIONS))],
+        "cutoff_quantile": [NONE, Interval(float, 0, 1, closed="neither")],
     }
 
     def __init__(
@@ -114,11 +166,15 @@ class ConDa(Unlearner):
         dampening_constant: float = 0.5,
         upper_bound: float = 1.0,
         compat: str | None = None,
+        normalize: str | None = None,
+        cutoff_quantile: float | None = None,
     ):
         self.ratio_cutoff = ratio_cutoff
         self.dampening_constant = dampening_constant
         self.upper_bound = upper_bound
         self.compat = compat
+        self.normalize = normalize
+        self.cutoff_quantile = cutoff_quantile
 
     def _unlearn(self, model, request: UnlearningRequest):
         federation = federation_of(request, self.name)
@@ -137,13 +193,20 @@ class ConDa(Unlearner):
             raise InvalidRequestError(
                 f"the records do not cover parameters {unrecorded[:3]}: they belong to another model"
             )
+        forget_c = group_contribution(records, forget, normalize=self.normalize, recipe=federation.recipe)
+        retain_c = group_contribution(records, retain, normalize=self.normalize, recipe=federation.recipe)
+        forget_c = {name: forget_c[name] for name in parameters}
+        retain_c = {name: retain_c[name] for name in parameters}
+        cutoff = self.ratio_cutoff
+        if self.cutoff_quantile is not None:
+            cutoff = quantile_cutoff(forget_c, retain_c, self.cutoff_quantile)
         counts = dampen(
             {name: p.data for name, p in parameters.items()},
-            group_contribution(records, forget),
-            group_contribution(records, retain),
-            ratio_cutoff=self.ratio_cutoff,
+            forget_c,
+            retain_c,
+            ratio_cutoff=cutoff,
             dampening_constant=self.dampening_constant,
             upper_bound=self.upper_bound,
             compat=self.compat,
         )
-        return model, {**counts, "dampened_fraction": counts["dampened"] / max(counts["total"], 1)}
+        return model, {**counts, "dampened_fraction": counts["dampened"] / max(counts["total"], 1), "ratio_cutoff": cutoff}
