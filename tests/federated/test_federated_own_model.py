@@ -33,3 +33,19 @@ def test_a_factory_built_network_is_trained_retrained_and_unlearned_on_every_cli
 def test_a_factory_clients_cannot_import_is_refused():
     with pytest.raises(InvalidRequestError, match="package.module:callable"):
         FederatedScenario(dataset="digits", clients=4, forget="client:0", model=lambda: None)
+
+
+def test_forgetting_two_clients_end_to_end(tmp_path):
+    scenario = FederatedScenario(
+        dataset="digits", clients=6, forget="client:0,3", rounds=4, seed=1, cache_dir=tmp_path
+    )
+    original, gold = scenario.original(), scenario.gold()
+    request = scenario.request()
+    assert scenario.forget_clients == (0, 3) and request.extras["forget_clients"] == (0, 3)
+    forgotten = len(scenario.client_data(0)) + len(scenario.client_data(3))
+    assert len(request.forget) == forgotten
+    retrained = obliviate.get_method("federated", "retrain")().unlearn(original, request).model
+    assert all((retrained.state_dict()[k] == gold.state_dict()[k]).all() for k in gold.state_dict())
+    conda = obliviate.get_method("federated", "conda")().unlearn(original, request)
+    assert 0 < conda.info["dampened_fraction"] < 0.5
+    assert set(scenario.audit(conda.model, gold=gold)) >= {"forget_accuracy", "retain_accuracy", "mia_auc", "js_to_gold"}
