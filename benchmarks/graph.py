@@ -37,7 +37,7 @@ from obliviate.report.tables import render_markdown
 
 RESULTS = Path(__file__).resolve().parent / "results"
 COLUMNS = {
-    "link": ("test_auc", "test_aup", "deleted_auc", "mi_ratio", "mia_auc"),
+    "link": ("test_auc", "test_aup", "deleted_auc", "df_auc", "df_aup", "mi_ratio", "mi_ratio_ours", "mia_auc"),
     "node": ("deleted_accuracy", "retain_accuracy", "test_accuracy", "mia", "mia_auc"),
 }
 FORGETS = {"edges": ("edges:0.05", "link"), "nodes": ("nodes:0.05", "node")}

@@ -61,7 +61,15 @@ from obliviate.core.training import default_device
 from obliviate.data.forget import ForgetSpec, parse_forget_spec, read_ids_file
 from obliviate.graph.adapters import check_graph_model, decode_pairs, probe_layers
 from obliviate.graph.data import GraphData, GraphPart, from_pyg, load_graph
-from obliviate.graph.metrics import deleted_edge_auc, link_scores, membership_probability, membership_ratio
+from obliviate.graph.metrics import (
+    EdgeMembershipAttack,
+    deleted_edge_auc,
+    df_scores,
+    gnndelete_mi_ratio,
+    link_scores,
+    membership_probability,
+    membership_ratio,
+)
 from obliviate.graph.models import ENCODERS, recipe_factory
 from obliviate.graph.structure import (
     NegativeSampler,
@@ -194,7 +202,10 @@ class GraphScenario:
         self._split: _Split | None = None
         self._original: nn.Module | None = None
         self._gold: nn.Module | None = None
-        self._membership_before: dict[int, float] = {}
+        self._membership_before: dict[str, float] = {}  # keyed by the reference's state_sha256
+        self._presence_before: dict[str, np.ndarray] = {}  # keyed by the reference's state_sha256
+        self._shadow: nn.Module | None = None
+        self._attack: EdgeMembershipAttack | None = None
         self._named: torch.Tensor | None = None
         self._named_ids: list[int] | None = None
         self.training_seconds: dict[str, float] = {}
@@ -608,6 +619,67 @@ class GraphScenario:
             self._gold = self._train("gold", self._part("retain"))
         return self._gold
 
+    def shadow(self) -> nn.Module:
+        """GNNDelete's shadow model (cached): a fresh network (:meth:`new_model`, so the same
+        initial weights as the original) trained with the recipe on the held-out **test**
+        edges only, messages passing over them.
+
+        Raises:
+            InvalidRequestError: the scenario is not an edge deletion (link prediction).
+        """
+        if self.objective != "link":
+            raise InvalidRequestError("the shadow model serves the link membership attack (edge deletion) only")
+        if self._shadow is None:
+            split, graph, device = self.split, self.graph, self._device()
+            part = GraphPart(
+                x=graph.x.to(device),
+                y=graph.y.to(device),
+                edge_index=to_message_passing(split.test_pairs).to(device),
+                pairs=split.test_pairs.to(device),
+                nodes=split.test_nodes.to(device),
+                objective="link",
+            )
+            self._shadow = self._train("shadow", part)
+        return self._shadow
+
+    def membership_attack(self) -> EdgeMembershipAttack:
+        """GNNDelete's link membership attack, trained once on the shadow model (cached).
+
+        Features are ``[z_u, z_v]`` of the shadow's embeddings on its own graph (the test
+        edges). Present (label 1): the shadow's training edges and the test non-edges.
+        Absent (label 0): validation edges and non-edges, the target's training edges, and
+        as many further sampled non-edges as there are test edges (the reference's "all"
+        attack). Trained for 50 epochs on every pair (the reference also keeps the epoch
+        with the best F1 on a 20% validation split; here there is none).
+        """
+        if self._attack is None:
+            split, graph = self.split, self.graph
+            shadow = self.shadow()
+            was_training = shadow.training
+            shadow.eval()
+            try:
+                with torch.no_grad():
+                    z = shadow(graph.x.to(self._device()), to_message_passing(split.test_pairs).to(self._device())).cpu()
+            finally:
+                shadow.train(was_training)
+            known = torch.cat([split.train_pairs, split.val_pairs, split.test_pairs], dim=1)
+            extra = NegativeSampler(graph.num_nodes, known, seed=self.seed + 1).sample(split.test_pairs.size(1))
+            present = torch.cat([split.test_pairs, split.test_negatives], dim=1)
+            absent = torch.cat([split.val_pairs, split.val_negatives, split.train_pairs, extra], dim=1)
+            features = EdgeMembershipAttack.features(z, torch.cat([present, absent], dim=1))
+            labels = torch.cat([torch.ones(present.size(1)), torch.zeros(absent.size(1))]).long()
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.seed)
+                attack = EdgeMembershipAttack(z.size(1))
+            self._attack = attack.fit(features, labels, seed=self.seed, batch_size=512)
+        return self._attack
+
+    def _presence(self, z: torch.Tensor) -> np.ndarray:
+        """The attack's per-edge probability that each deleted edge is present, from embeddings ``z``."""
+        return self.membership_attack().present_probability(
+            EdgeMembershipAttack.features(z, self.split.forget_pairs)
+        )
+
     # -- audit --------------------------------------------------------------------------
     @torch.no_grad()
     def outputs(self, model: nn.Module) -> torch.Tensor:
@@ -673,12 +745,20 @@ class GraphScenario:
     ) -> dict[str, float]:
         """Audit ``model`` on the graph left after the deletion.
 
-        Link prediction (edge deletion): ``test_auc``, ``test_aup`` (test edges against as
-        many non-edges), ``deleted_auc`` (deleted edges against as many retained training
-        edges; lower means more forgotten, gold is the reference), ``mi_ratio``
-        (membership probability of the deleted edges under the original divided by that
-        under ``model``; see :mod:`obliviate.graph.metrics`), ``mia_auc`` (loss attack on the
-        deleted edges against held-out test edges joining the same classes).
+        Link prediction (edge deletion), formulas in :mod:`obliviate.graph.metrics`:
+        ``test_auc``, ``test_aup`` (test edges against as many non-edges); ``deleted_auc``
+        (ours: deleted edges labelled 1 against one draw of as many retained training edges
+        labelled 0; lower means more forgotten, gold is the reference); ``df_auc``,
+        ``df_aup`` (GNNDelete's convention: deleted edges labelled 0 against retained edges
+        labelled 1, mean over 500 seeded draws; higher means more forgotten; on one draw
+        ``df_auc = 1 - deleted_auc``); ``mi_ratio`` (GNNDelete's: per-edge mean of
+        ``P_after / P_before``, the probability that a deleted edge is present under one
+        attack trained on a shadow model, :meth:`membership_attack`, applied to ``model``
+        and to the original); ``mi_ratio_ours`` (mean membership probability of the deleted
+        edges under the original divided by that under ``model``, each from an attack fitted
+        on that model's own logits); ``mia_auc`` (loss attack on the deleted edges against
+        held-out test edges joining the same classes). The "before" figures are cached by
+        the original's content (:func:`obliviate.core.checkpoint.state_sha256`).
 
         Node classification (node deletion): ``deleted_accuracy``, ``retain_accuracy``,
         ``test_accuracy`` (without the forgotten classes for ``class-nodes``, whose test
@@ -708,11 +788,20 @@ class GraphScenario:
                 self.audit_notes["deleted_auc"] = (
                     "not applicable: one deleted edge against one retained edge gives an AUC of 0 or 1"
                 )
+            deleted_logits = decode_pairs(model, out, split.forget_pairs)
+            metrics["df_auc"], metrics["df_aup"] = df_scores(
+                deleted_logits, decode_pairs(model, out, split.retain_pairs), seed=self.seed
+            )
+            from obliviate.core.checkpoint import state_sha256
+
             reference = original if original is not None else self.original()
-            key = id(reference)
+            key = state_sha256(reference)
             if key not in self._membership_before:
-                self._membership_before[key] = self._membership(reference, self.outputs(reference))
-            metrics["mi_ratio"] = membership_ratio(self._membership_before[key], self._membership(model, out))
+                reference_out = self.outputs(reference)
+                self._membership_before[key] = self._membership(reference, reference_out)
+                self._presence_before[key] = self._presence(reference_out)
+            metrics["mi_ratio"] = gnndelete_mi_ratio(self._presence_before[key], self._presence(out))
+            metrics["mi_ratio_ours"] = membership_ratio(self._membership_before[key], self._membership(model, out))
             metrics["mia_auc"] = self._edge_membership_auc(model, out)
         else:
             from obliviate.audit.divergence import js_divergence
@@ -801,7 +890,10 @@ def bench_spec():
             "test_auc",
             "test_aup",
             "deleted_auc",
+            "df_auc",
+            "df_aup",
             "mi_ratio",
+            "mi_ratio_ours",
             "deleted_accuracy",
             "retain_accuracy",
             "test_accuracy",
