@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/federated.py
 	$(BIN)/python benchmarks/regression.py
 	$(BIN)/python benchmarks/recommendation.py
+	$(BIN)/python benchmarks/continual.py
 	$(BIN)/python benchmarks/valuation.py
 	$(BIN)/python benchmarks/synthetic.py
 

@@ -46,6 +46,9 @@ def bench(
     relearn: bool = typer.Option(False, "--relearn", help="Also measure relearn time where the task's audit offers it."),
     model: str | None = typer.Option(None, "--model", help="Model recipe, e.g. cnn, mlp, gcn."),
     backbone: str | None = typer.Option(None, "--backbone", help="Recommender backbone: mf, vbpr, lightgcn (recommendation)."),
+    stream: str | None = typer.Option(
+        None, "--stream", help="Operation stream (continual), e.g. learn:0-1,learn:2-3,unlearn:2-3,learn:4-5."
+    ),
     epochs: int | None = typer.Option(None, "--epochs", min=1, help="Training epochs of the original and gold models."),
     clients: int | None = typer.Option(None, "--clients", min=1, help="Number of clients (federated)."),
     backdoor: bool = typer.Option(False, "--backdoor", help="Plant a backdoor in the forget data (where the task supports it)."),
@@ -72,7 +75,7 @@ def bench(
 
     options: dict[str, Any] = {}
     given = {"dataset": dataset, "forget": forget, "model": model, "epochs": epochs, "clients": clients,
-             "backbone": backbone}
+             "backbone": backbone, "stream": stream}
     options.update({key: value for key, value in given.items() if value is not None})
     if alpha is not None:
         options["alpha"] = parse_value(alpha)
