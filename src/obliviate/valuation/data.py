@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 
 from obliviate.core.errors import DataError, InvalidRequestError
-from obliviate.data.checksums import shared_data_dir, verify_files
 
 BUILTIN = ("breast_cancer", "wine", "digits")
 DATASETS = BUILTIN + ("adult",)
@@ -39,18 +38,6 @@ DEFAULT_SIZES: dict[str, tuple[int, int, int]] = {
     "digits": (400, 200, 500),
     "adult": (500, 200, 1000),
 }
-
-ADULT_SOURCE = "the UCI Machine Learning Repository (archive.ics.uci.edu/dataset/2/adult)"
-ADULT_FILES = {
-    "adult.data": "5b00264637dbfec36bdeaab5676b0b309ff9eb788d63554ca0a249491c86603d",
-    "adult.test": "a2a9044bc167a35b2361efbabec64e89d69ce82d9790d2980119aac5fd7e9c05",
-}
-ADULT_COLUMNS = (
-    "age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation",
-    "relationship", "race", "sex", "capital-gain", "capital-loss", "hours-per-week",
-    "native-country", "income",
-)
-
 
 @dataclass(frozen=True)
 class TrainSet:
@@ -304,22 +291,6 @@ def load_builtin(
     return _assemble(name, x, y, parts, feature_names=names, info={"source": "scikit-learn", "seed": seed})
 
 
-def _read_adult(path: Path) -> Any:
-    import pandas as pd
-
-    frame = pd.read_csv(
-        path,
-        header=None,
-        names=list(ADULT_COLUMNS),
-        skipinitialspace=True,
-        na_values="?",
-        comment="|",
-    )
-    frame = frame.dropna()
-    frame["income"] = frame["income"].str.rstrip(".")
-    return frame
-
-
 def load_adult(
     data_dir: str | os.PathLike | None = None,
     *,
@@ -346,17 +317,13 @@ def load_adult(
     """
     import pandas as pd
 
-    if data_dir is None:
-        shared = shared_data_dir()
-        if shared is None:
-            raise DataError(
-                "UCI Adult needs its files: pass data_dir=<folder with adult.data and adult.test> "
-                "or set OBLIVIATE_DATA_DIR to a folder holding uci-adult/"
-            )
-        data_dir = shared / "uci-adult"
-    folder = verify_files(data_dir, ADULT_FILES, source=ADULT_SOURCE)
-    train_frame = _read_adult(folder / "adult.data").reset_index(drop=True)
-    test_frame = _read_adult(folder / "adult.test").reset_index(drop=True)
+    from obliviate.data.tabular import ADULT_FILES, adult_folder
+    from obliviate.data.tabular import load_adult as load_adult_table
+
+    folder = adult_folder(data_dir)
+    # Rows with a missing value ("?") are dropped; both files' rows keep their order.
+    train_frame = load_adult_table(folder, split="train").frame.dropna().reset_index(drop=True)
+    test_frame = load_adult_table(folder, split="test").frame.dropna().reset_index(drop=True)
     both = pd.concat([train_frame, test_frame], keys=["train", "test"])
     labels = (both.pop("income") == ">50K").astype(np.int64)
     encoded = pd.get_dummies(both, dtype=np.float64)
@@ -374,7 +341,7 @@ def load_adult(
     (test_idx,) = _stratified_take(y_test_all, (test_size,), rng)
     info = {
         "source": str(folder),
-        "sha256": dict(ADULT_FILES),
+        "sha256": dict(ADULT_FILES),  # checked by obliviate.data.tabular.load_adult
         "seed": seed,
         "rows_complete": {"adult.data": len(y_all), "adult.test": len(y_test_all)},
     }
