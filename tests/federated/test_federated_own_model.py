@@ -49,3 +49,36 @@ def test_forgetting_two_clients_end_to_end(tmp_path):
     conda = obliviate.get_method("federated", "conda")().unlearn(original, request)
     assert 0 < conda.info["dampened_fraction"] < 0.5
     assert set(scenario.audit(conda.model, gold=gold)) >= {"forget_accuracy", "retain_accuracy", "mia_auc", "js_to_gold"}
+
+
+def test_the_users_federation_forgets_a_client_through_the_cli_and_verifies(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from obliviate.cli.main import app
+    from obliviate.core.checkpoint import save_model
+
+    options = {"clients": 4, "rounds": 4}
+    trained = FederatedScenario(
+        dataset="digits", forget="client:0", model="federated.federated_factories:build", seed=0,
+        cache_dir=tmp_path / "server", **options,
+    )
+    save_model(trained.original(), tmp_path / "global.safetensors")
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        ["forget", "--task", "federated", "--model-file", str(tmp_path / "global.safetensors"),
+         "--factory", "federated.federated_factories:build", "--dataset", "digits", "--forget", "client:0",
+         "--option", "clients=4", "--option", "rounds=4", "--option", f"records={trained.records_dir}",
+         "--method", "conda", "--out", str(tmp_path / "deletion"), "--quiet"],
+    )
+    assert result.exit_code == 0, result.output
+    cert = json.loads((tmp_path / "deletion" / "certificate.json").read_text())
+    assert cert["task"] == "federated" and cert["request"]["model"] == "federated.federated_factories:build"
+    verified = runner.invoke(
+        app,
+        ["verify", str(tmp_path / "deletion" / "certificate.json"), "--model", str(tmp_path / "deletion" / "model.safetensors"),
+         "--before", str(tmp_path / "global.safetensors")],
+    )
+    assert verified.exit_code == 0, verified.output

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from obliviate.cli._common import catch_user_errors, fail, stdout_console
+from obliviate.cli._common import catch_user_errors, fail, parse_options, stdout_console
 
 EPILOG = """Examples:
 
@@ -33,6 +33,9 @@ def audit(
     original: Path | None = typer.Option(None, "--original", help="The model before the deletion (for relearn time)."),
     gold: Path | None = typer.Option(None, "--gold", help="A model retrained without the forget set: adds gaps to gold."),
     relearn: bool = typer.Option(False, "--relearn", help="Also measure relearn time (needs --original)."),
+    option: list[str] | None = typer.Option(
+        None, "--option", help="Any other scenario option KEY=VALUE, repeatable (e.g. --option records=server/records)."
+    ),
     seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of the audit (and of built-in splits)."),
     json_output: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
 ) -> None:
@@ -42,7 +45,7 @@ def audit(
 
     if model is not None and factory is not None:
         fail("give either --model (a built-in recipe) or --factory (your network), not both")
-    options: dict[str, Any] = {"forget": forget_spec}
+    options: dict[str, Any] = {**parse_options(option), "forget": forget_spec}
     if dataset is not None:
         options["dataset"] = dataset
     if model is not None or factory is not None:

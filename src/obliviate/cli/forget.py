@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from obliviate.cli._common import catch_user_errors, fail, parse_params, stdout_console
+from obliviate.cli._common import catch_user_errors, fail, parse_options, parse_params, stdout_console
 
 EPILOG = """Examples:
 
@@ -49,6 +49,9 @@ def forget(
     ids_of: str | None = typer.Option(
         None, "--ids-of", help="Graph: whether ids:FILE names nodes (default) or edges (columns of edge_index)."
     ),
+    option: list[str] | None = typer.Option(
+        None, "--option", help="Any other scenario option KEY=VALUE, repeatable (e.g. --option records=server/records)."
+    ),
     seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of the method (and of built-in data splits)."),
     set_: list[str] | None = typer.Option(None, "--set", help="Hyper-parameter PARAM=VALUE, repeatable."),
     params: str = typer.Option("default", "--params", help="Hyper-parameter preset: default or paper."),
@@ -67,7 +70,7 @@ def forget(
         fail("give either --model (a built-in recipe) or --factory (your network), not both")
     if data is not None and dataset is not None:
         fail("give either --dataset (built-in data) or --data (your file), not both")
-    options: dict[str, Any] = {"forget": forget_spec}
+    options: dict[str, Any] = {**parse_options(option), "forget": forget_spec}
     if dataset is not None:
         options["dataset"] = dataset
     if model is not None or factory is not None:

@@ -72,6 +72,9 @@ class FederatedScenario:
         cache_dir: where models, records and shards are cached (``None``: a temporary
             folder removed with the scenario).
         data_dir: folder of MNIST's files (default ``$OBLIVIATE_DATA_DIR``).
+        records: the server's records of a federation trained elsewhere
+            (:class:`~obliviate.federated.records.FederationRecords` folder); default: the
+            records this scenario wrote when it trained the original.
     """
 
     dataset: str = "digits"
@@ -89,6 +92,7 @@ class FederatedScenario:
     local_steps: int | None = None
     cache_dir: str | os.PathLike | None = None
     data_dir: str | os.PathLike | None = None
+    records: str | os.PathLike | None = None
     task: str = field(default="federated", init=False)
 
     def __post_init__(self) -> None:
@@ -219,9 +223,14 @@ class FederatedScenario:
         return self._folder
 
     @property
+    def forget_ids(self) -> list[int]:
+        """The identifiers of what is forgotten: the forgotten clients' numbers (certificates)."""
+        return list(self.forget_clients)
+
+    @property
     def records_dir(self) -> Path:
         """Where the server's records of the original training are kept."""
-        return self.folder / "records"
+        return Path(self.records) if self.records is not None else self.folder / "records"
 
     @property
     def shard_dir(self) -> Path:
