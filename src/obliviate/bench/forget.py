@@ -27,8 +27,9 @@ import torch
 
 from obliviate.bench.runner import GOLD_METHOD, build_unlearner, make_scenario
 from obliviate.bench.tasks import task_spec
-from obliviate.core.checkpoint import load_into, state_bytes
+from obliviate.core.checkpoint import load_into, stage_bytes, state_bytes
 from obliviate.core.errors import DataError, InvalidRequestError, ObliviateError
+from obliviate.data.tables import file_sha256
 from obliviate.report.schema import jsonable
 
 MODEL_FILE, CERTIFICATE_FILE = "model.safetensors", "certificate.json"
@@ -116,15 +117,6 @@ def non_finite_parameters(model: torch.nn.Module) -> list[str]:
         name for name, value in model.state_dict().items()
         if value.is_floating_point() and not bool(torch.isfinite(value).all())
     ]
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """sha256 of a file's bytes (what ``sha256sum FILE`` prints)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @contextlib.contextmanager
@@ -336,13 +328,7 @@ def _write_both(out: Path, blob: bytes, certificate: dict[str, Any]) -> tuple[Pa
     try:
         out.mkdir(parents=True, exist_ok=True)
         for data in (blob, (json.dumps(certificate, indent=2, sort_keys=True) + "\n").encode("utf-8")):
-            fd, tmp = tempfile.mkstemp(dir=out, prefix=".obliviate-", suffix=".tmp")
-            staged.append(tmp)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
+            staged.append(stage_bytes(out, data))
         os.replace(staged[0], model_path)
         try:
             os.replace(staged[1], certificate_path)

@@ -128,6 +128,39 @@ def parse_params(assignments: list[str] | None, method: str) -> dict[str, Any]:
     return params
 
 
+def scenario_options(
+    task: str,
+    forget_spec: str,
+    *,
+    option: list[str] | None,
+    model: str | None,
+    factory: str | None,
+    dataset: str | None,
+    data: Any,
+    data_fields: dict[str, Any],
+) -> dict[str, Any]:
+    """The scenario options of ``forget`` and ``audit``: ``--option`` pairs, the forget spec,
+    a built-in data set or the user's file (under the task's ``user_data_option``, with the
+    given ``data_fields`` such as ``label_column``), and a recipe or factory.
+
+    Raises:
+        typer.Exit: (via :func:`fail`) for both ``--model`` and ``--factory``.
+    """
+    if model is not None and factory is not None:
+        fail("give either --model (a built-in recipe) or --factory (your network), not both")
+    options: dict[str, Any] = {**parse_options(option), "forget": forget_spec}
+    if dataset is not None:
+        options["dataset"] = dataset
+    if model is not None or factory is not None:
+        options["model"] = factory or model
+    if data is not None:
+        from obliviate.bench.tasks import task_spec
+
+        options[task_spec(task).user_data_option] = str(data)
+        options.update({key: value for key, value in data_fields.items() if value is not None})
+    return options
+
+
 def parse_seeds(text: str) -> int | list[int]:
     """``"3"`` -> 3 (seeds 0, 1, 2); ``"0,4,7"`` -> ``[0, 4, 7]``.
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from obliviate.cli._common import catch_user_errors, fail, parse_options, stdout_console
+from obliviate.cli._common import catch_user_errors, scenario_options, stdout_console
 
 EPILOG = """Examples:
 
@@ -41,20 +40,11 @@ def audit(
 ) -> None:
     """Audit a saved model: the bench's figures on your data, with gaps to a gold model if given."""
     from obliviate.bench.forget import audit_saved_model
-    from obliviate.bench.tasks import task_spec
 
-    if model is not None and factory is not None:
-        fail("give either --model (a built-in recipe) or --factory (your network), not both")
-    options: dict[str, Any] = {**parse_options(option), "forget": forget_spec}
-    if dataset is not None:
-        options["dataset"] = dataset
-    if model is not None or factory is not None:
-        options["model"] = factory or model
-    if data is not None:
-        options[task_spec(task).user_data_option] = str(data)
-        given = {"label_column": label_column, "id_column": id_column, "split_column": split_column,
-                 "test": str(test) if test else None}
-        options.update({key: value for key, value in given.items() if value is not None})
+    fields = {"label_column": label_column, "id_column": id_column, "split_column": split_column,
+              "test": str(test) if test else None}
+    options = scenario_options(task, forget_spec, option=option, model=model, factory=factory, dataset=dataset,
+                               data=data, data_fields=fields)
     figures, gold_figures, notes = audit_saved_model(
         task, model_file=model_file, options=options, seed=seed, original_file=original, gold_file=gold, relearn=relearn
     )

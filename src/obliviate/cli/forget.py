@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from obliviate.cli._common import catch_user_errors, fail, parse_options, parse_params, stdout_console
+from obliviate.cli._common import catch_user_errors, fail, parse_params, scenario_options, stdout_console
 
 EPILOG = """Examples:
 
@@ -66,26 +65,16 @@ def forget(
     """Make a saved model forget data with one method; write the new weights and a certificate."""
     from obliviate.bench.forget import forget_saved_model
 
-    if model is not None and factory is not None:
-        fail("give either --model (a built-in recipe) or --factory (your network), not both")
     if data is not None and dataset is not None:
         fail("give either --dataset (built-in data) or --data (your file), not both")
-    options: dict[str, Any] = {**parse_options(option), "forget": forget_spec}
-    if dataset is not None:
-        options["dataset"] = dataset
-    if model is not None or factory is not None:
-        options["model"] = factory or model
+    if data is None and any(v is not None for v in (label_column, id_column, split_column, test)):
+        fail("--label-column, --id-column, --split-column and --test describe --data; give --data too")
+    fields = {"label_column": label_column, "id_column": id_column, "split_column": split_column,
+              "test": str(test) if test else None, "standardize": standardize or None}
+    options = scenario_options(task, forget_spec, option=option, model=model, factory=factory, dataset=dataset,
+                               data=data, data_fields=fields)
     if ids_of is not None:
         options["ids_of"] = ids_of
-    if data is not None:
-        from obliviate.bench.tasks import task_spec
-
-        options[task_spec(task).user_data_option] = str(data)
-        given = {"label_column": label_column, "id_column": id_column, "split_column": split_column,
-                 "test": str(test) if test else None, "standardize": standardize or None}
-        options.update({key: value for key, value in given.items() if value is not None})
-    elif any(v is not None for v in (label_column, id_column, split_column, test)):
-        fail("--label-column, --id-column, --split-column and --test describe --data; give --data too")
     outcome = forget_saved_model(
         task,
         model_file=model_file,
