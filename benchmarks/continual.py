@@ -28,6 +28,7 @@ from obliviate.bench.runner import run_bench
 from obliviate.continual.scenario import bench_spec
 from obliviate.continual.stream import DEFAULT_STREAM
 from obliviate.core.checkpoint import atomic_write_text
+from obliviate.report.plots import plot_accuracy_matrices
 
 RESULTS = Path(__file__).resolve().parent / "results"
 METHODS = ("cl_unlearn", "finetune", "er", "der++", "lwf")
@@ -73,35 +74,17 @@ def markdown(tables: dict[str, list[dict]]) -> str:
     return "\n".join(lines)
 
 
-def plot(report: dict, path: Path) -> None:
-    """Accuracy matrices (operations x tasks) of seed 0, one panel per method."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    runs = [r for r in report["runs"] if r["seed"] == report["seeds"][0] and "accuracy_matrix" in r["info"]]
-    fig, axes = plt.subplots(1, len(runs), figsize=(3.0 * len(runs), 3.2), squeeze=False)
-    for ax, run in zip(axes[0], runs):
-        matrix = run["info"]["accuracy_matrix"]
-        ax.imshow(matrix, vmin=0, vmax=1, cmap="viridis")
-        ops = run["info"]["operations"]
-        ax.set_yticks(range(len(ops)), ops, fontsize=7)
-        ax.set_xticks(range(len(matrix[0])), [f"t{k}" for k in range(len(matrix[0]))], fontsize=7)
-        for i, row in enumerate(matrix):
-            for j, v in enumerate(row):
-                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6, color="w" if v < 0.5 else "k")
-        ax.set_title(run["method"], fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--datasets", nargs="+", default=["digits", "mnist"])
+    parser.add_argument("--render", action="store_true", help="redraw the plots from continual.json (no runs)")
     args = parser.parse_args()
+    if args.render:
+        saved = json.loads((RESULTS / "continual.json").read_text())
+        for data, report in saved["reports"].items():
+            plot_accuracy_matrices(report, RESULTS / f"continual.{data}.png")
+        return
     spec = bench_spec()
     reports, tables = {}, {}
     for data in args.datasets:
@@ -113,7 +96,7 @@ def main() -> None:
                            title=f"continual, {data}")
         reports[data] = report
         tables[data] = rows_of(report)
-        plot(report, RESULTS / f"continual.{data}.png")
+        plot_accuracy_matrices(report, RESULTS / f"continual.{data}.png")
     RESULTS.mkdir(exist_ok=True)
     atomic_write_text(RESULTS / "continual.json", json.dumps({"claim": CLAIM, "tables": tables, "reports": reports},
                                                              indent=1, default=str))

@@ -60,8 +60,8 @@ def test_saved_state_resumes_the_stream_identically(tmp_path, continual_runs):
     assert torch.equal(loaded.buffer.ids, state.buffer.ids)
     a, b = copy.deepcopy(model), fresh
     sa, sb = copy.deepcopy(state), loaded
-    ra = engine.run(a, sa, sc.ops, sc.data, sc.forget_ids, "cl", sc.settings, 0)
-    rb = engine.run(b, sb, sc.ops, sc.data, sc.forget_ids, "cl", sc.settings, 0)
+    ra = engine.run(a, sa, sc.ops, sc.data, sc.step_ids, "cl", sc.settings, 0)
+    rb = engine.run(b, sb, sc.ops, sc.data, sc.step_ids, "cl", sc.settings, 0)
     assert ra == rb
     assert all(torch.equal(u, v) for u, v in zip(a.state_dict().values(), b.state_dict().values()))
     assert not path.read_bytes().startswith(b"\x80")  # safetensors, not a pickle

@@ -289,7 +289,8 @@ def forget_saved_model(
     }
     metadata = {"task": task, "method": method, "params": unlearner.get_params(), "options": scenario_options,
                 "seed": seed, "source": os.fspath(model_file)}
-    blob = state_bytes(result.model, jsonable(metadata))
+    writer = getattr(scenario, "saved_bytes", None)  # tasks whose saved model carries more (a stream state)
+    blob = writer(result, jsonable(metadata)) if callable(writer) else state_bytes(result.model, jsonable(metadata))
     context["model_file_sha256_after"] = hashlib.sha256(blob).hexdigest()
     certificate = make_certificate(
         model_before=original,

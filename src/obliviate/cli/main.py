@@ -38,6 +38,10 @@ from obliviate.cli import synth  # noqa: E402
 
 app.add_typer(synth.app, name="synth")
 
+from obliviate.cli import continual as continual_command  # noqa: E402
+
+app.add_typer(continual_command.app, name="continual")
+
 
 def _version(value: bool) -> None:
     if value:

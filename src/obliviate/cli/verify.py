@@ -37,10 +37,11 @@ def _read_ids(path: Path) -> list[str] | list[int]:
 def _weights(path: Path | None):
     if path is None:
         return None
+    from obliviate.continual.state import model_weights
     from obliviate.core.checkpoint import load_state
 
-    state, _ = load_state(path)
-    return state
+    state, meta = load_state(path)
+    return model_weights(state, meta)  # a stream-state file's network weights
 
 
 @catch_user_errors

@@ -7,6 +7,14 @@ unlearning step, learned with the ``cl`` rule (replay plus an EMA teacher, see
 state (buffer, teacher), carried in ``request().extras``, applies the unlearning step with
 its own rule and continues the rest of the stream. ``gold()`` is a model trained from
 scratch on the stream with every forgotten sample removed.
+
+A user's stream: their own table (``table=`` with ``label_column``/``id_column``/
+``split_column``/``test``, see :func:`obliviate.data.tables.load_table`), their own network
+(``model="package.module:callable"``) and a stream state saved by
+:func:`obliviate.continual.run_stream` (``obliviate continual run``): :meth:`load_model`
+takes that state as the model before the deletion, and the deletion is ``forget`` (or the
+recorded stream's next unlearning step). :meth:`saved_bytes` writes the state after the
+deletion, so the stream resumes from the certified model.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import copy
 import math
 import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -23,10 +32,17 @@ from torch import nn
 
 from obliviate.audit.mia import entropy_svc_mia, membership_auc
 from obliviate.continual import engine
-from obliviate.continual.state import Buffer, StreamState
-from obliviate.continual.stream import DEFAULT_STREAM, parse_stream, read_ids
+from obliviate.continual.state import Buffer, StreamState, load_stream_state, stream_state_bytes
+from obliviate.continual.stream import (
+    DEFAULT_STREAM,
+    Operation,
+    default_stream,
+    parse_forget,
+    parse_stream,
+    read_ids,
+)
 from obliviate.core.contracts import UnlearningRequest
-from obliviate.core.errors import InvalidRequestError
+from obliviate.core.errors import DataError, InvalidForgetSpecError, InvalidRequestError
 from obliviate.core.factory import build_with, factory_name, load_factory
 from obliviate.core.recipes import build_model
 from obliviate.core.training import predict_logits
@@ -43,64 +59,139 @@ class ContinualScenario:
     Args:
         dataset: ``digits`` (built-in) or ``mnist`` (the MNIST test set under
             ``$OBLIVIATE_DATA_DIR``), or a :class:`~obliviate.data.datasets.ClassificationData`.
-        stream: operations, e.g. ``"learn:0-1,learn:2-3,learn:4-5,unlearn:2-3,learn:6-7"``;
+        stream: operations, e.g. ``"learn:0-1,learn:2-3,learn:4-5,unlearn:2-3,learn:6-7"``
+            (the default for ten classes, see :func:`~obliviate.continual.stream.default_stream`);
             ``unlearn:ids:<file>`` deletes training-set positions listed in a file.
         model: ``"mlp"``, ``"cnn"`` or a factory (callable or ``"package.module:callable"``).
         seed: seeds split, initialisation and every stream step.
         epochs: epochs per learned task (default per dataset).
         buffer_size: replay-buffer slots (default 200 for digits, 500 for MNIST).
         data_dir: folder of MNIST; default ``$OBLIVIATE_DATA_DIR``.
+        forget: an unlearning step as a forget spec (``class:2-3``, ``ids:<file>``); it
+            replaces the stream's first unlearning step (or is appended when there is none).
+            With a user id column, ``ids:<file>`` lists id values; otherwise training-set positions.
+        table, label_column, id_column, split_column, test, standardize: a user's own data
+            (see :func:`obliviate.data.tables.load_table`); replaces ``dataset``.
     """
 
     dataset: str | ClassificationData = "digits"
-    stream: str = DEFAULT_STREAM
+    stream: str | None = None
     model: str | Callable[[], nn.Module] = "mlp"
     seed: int = 0
     epochs: int | None = None
     buffer_size: int | None = None
     data_dir: str | os.PathLike | None = None
+    forget: str | None = None
+    table: str | os.PathLike | None = None
+    label_column: str | None = None
+    id_column: str | None = None
+    split_column: str | None = None
+    test: str | os.PathLike | None = None
+    standardize: bool = False
     task: str = field(default="continual", init=False)
 
     def __post_init__(self) -> None:
-        self.data = (self.dataset if isinstance(self.dataset, ClassificationData)
-                     else load_classification(self.dataset, seed=self.seed, data_dir=self.data_dir))
-        self.ops = parse_stream(self.stream, self.data.num_classes)
-        starts = [k for k, op in enumerate(self.ops) if op.kind == "unlearn"]
-        if not starts:
-            raise InvalidRequestError("the stream has no unlearning step; add e.g. 'unlearn:2-3'")
-        self.start = starts[0]
+        self.data = stream_data(self.dataset, seed=self.seed, data_dir=self.data_dir, table=self.table,
+                                label_column=self.label_column, id_column=self.id_column,
+                                split_column=self.split_column, test=self.test, standardize=self.standardize)
+        if self.stream is None:
+            self.stream = default_stream(self.data.num_classes)
+        ops = list(parse_stream(self.stream, self.data.num_classes))
+        if self.forget is not None:
+            ops = _with_step(ops, parse_forget(self.forget, self.data.num_classes))
         name = self.data.name
         self.settings = engine.Settings(epochs=self.epochs or DEFAULT_EPOCHS.get(name, 10))
         self.capacity = self.buffer_size or DEFAULT_BUFFER.get(name, 200)
         self.factory = load_factory(self.model) if callable(self.model) or ":" in str(self.model) else None
-        self.forget_ids: dict[int, np.ndarray] = {}
-        for k in starts:
-            op = self.ops[k]
-            if op.ids_file is not None:
-                self.forget_ids[k] = read_ids(op.ids_file, len(self.data.y_train))
-            else:
-                self.forget_ids[k] = np.flatnonzero(np.isin(self.data.y_train, op.classes))
-        self.forgotten = np.unique(np.concatenate(list(self.forget_ids.values())))
+        self._configure(ops)
+        self._gold: nn.Module | None = None
+
+    def _configure(self, ops: list[Operation], start: int | None = None) -> None:
+        """Derive the deletion (operation ``start``, by default the first unlearning step),
+        the tasks and the retained classes from the operations."""
+        self.ops = parse_stream(",".join(str(op) for op in ops), self.data.num_classes)
+        starts = [k for k, op in enumerate(self.ops) if op.kind == "unlearn"]
+        if not starts:
+            raise InvalidRequestError("the stream has no unlearning step; add e.g. 'unlearn:2-3' (or pass forget=)")
+        self.start = starts[0] if start is None else start
+        self.step_ids: dict[int, np.ndarray] = {k: step_positions(self.ops[k], self.data) for k in starts}
+        self.forgotten = np.unique(np.concatenate(list(self.step_ids.values())))
         self.forget_classes = tuple(sorted({c for k in starts for c in self.ops[k].classes}))
         learned = [c for op in self.ops if op.kind == "learn" for c in op.classes]
         self.tasks = [op.classes for op in self.ops if op.kind == "learn"]
         self.retained_classes = tuple(c for c in learned if c not in self.forget_classes)
         self._original: tuple[nn.Module, StreamState, list[list[float]]] | None = None
-        self._gold: nn.Module | None = None
+
+    @property
+    def forget_ids(self) -> np.ndarray:
+        """Training-set positions of the samples the deletion removes (what a certificate
+        names); the user's id values where the data has an id column."""
+        positions = self.step_ids[self.start]
+        if self.data.ids_train is not None:
+            return self.data.ids_train[positions]
+        return positions
+
+    # -- a user's saved stream ------------------------------------------------------------
+    def load_model(self, path: str | os.PathLike) -> nn.Module:
+        """Take a saved stream state (see :func:`obliviate.continual.run_stream`) as the model
+        before the deletion: its recorded operations become the stream's prefix, followed by
+        ``forget`` (or the recorded stream's next unlearning step).
+
+        Raises:
+            DataError: the file is not a stream state of this network and data.
+            InvalidRequestError: no deletion to apply after the recorded operations.
+        """
+        model = self.new_model()
+        state, meta = load_stream_state(path, model)
+        recorded = meta.get("stream")
+        if not isinstance(recorded, str):
+            raise DataError(f"'{path}' records no stream; write it with obliviate.continual.run_stream")
+        if meta.get("n_train") not in (None, len(self.data.y_train)) or (
+            meta.get("data_sha256") and self.data.digest and meta["data_sha256"] != self.data.digest
+        ):
+            raise DataError(f"'{path}' was trained on other data ({meta.get('dataset')}, "
+                            f"{meta.get('n_train')} training rows); pass the same --dataset or --data")
+        ops = list(parse_stream(recorded, self.data.num_classes))
+        done = ops[: state.done]
+        if self.forget is not None:
+            step = parse_forget(self.forget, self.data.num_classes)
+        else:
+            if state.done >= len(ops) or ops[state.done].kind != "unlearn":
+                raise InvalidRequestError(
+                    f"'{path}' has applied {state.done} operation(s) of '{recorded}' and its next one is not a "
+                    "deletion; name one with --forget class:<a>-<b> or ids:<file>"
+                )
+            step = ops[state.done]
+        self._configure([*done, step], start=len(done))
+        self.capacity = state.buffer.size
+        self._original = (model, state, [list(r) for r in meta.get("rows", [])][: len(done)])
+        self._gold = None
+        return model
+
+    def saved_bytes(self, result: Any, metadata: dict[str, Any]) -> bytes:
+        """The stream state after a method's deletion (model, purged buffer, teacher), so the
+        stream can be resumed from the certified model."""
+        state = result.info.get("stream_state")
+        if not isinstance(state, StreamState):
+            raise InvalidRequestError("this continual method returned no stream state to save")
+        matrix = result.info.get("accuracy_matrix") or []
+        return stream_state_bytes(result.model, state, {**metadata, **self.stream_metadata(matrix)})
+
+    def stream_metadata(self, rows: list[list[float]]) -> dict[str, Any]:
+        """What a stream-state file records about its stream and data."""
+        return {"stream": ",".join(str(op) for op in self.ops), "dataset": self.data.name,
+                "n_train": len(self.data.y_train), "data_sha256": self.data.digest,
+                "rows": [[float(v) for v in r] for r in rows]}
 
     def new_model(self) -> nn.Module:
         """A freshly initialised network (seeded)."""
-        if self.factory is not None:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(self.seed)
-                return build_with(self.factory, where=f"the model factory {factory_name(self.model)!r}")
-        return build_model(self.model, self.data.input_shape, self.data.num_classes, seed=self.seed)
+        return stream_network(self.model, self.factory, self.data, self.seed)
 
     def _prefix(self) -> tuple[nn.Module, StreamState, list[list[float]]]:
         if self._original is None:
             model = self.new_model()
             state = StreamState(buffer=Buffer(self.capacity))
-            rows = engine.run(model, state, self.ops, self.data, self.forget_ids, "cl", self.settings, self.seed,
+            rows = engine.run(model, state, self.ops, self.data, self.step_ids, "cl", self.settings, self.seed,
                               self.factory, stop=self.start)
             self._original = (model, state, rows)
         return self._original
@@ -126,13 +217,13 @@ class ContinualScenario:
         purged.remove({int(i) for i in self.forgotten})
         spec_kind = "ids" if self.ops[k].ids_file is not None else "class"
         return UnlearningRequest(
-            forget=self.data.train_dataset(self.forget_ids[k]),
+            forget=self.data.train_dataset(self.step_ids[k]),
             retain=purged.dataset(),
             validation=self.data.test_dataset(),
             spec=_Spec(spec_kind, str(self.ops[k])),
             num_classes=self.data.num_classes,
             seed=self.seed,
-            extras={"ops": self.ops, "state": state, "data": self.data, "forget_ids": self.forget_ids,
+            extras={"ops": self.ops, "state": state, "data": self.data, "forget_ids": self.step_ids,
                     "settings": asdict(self.settings), "rows": rows, "forget_classes": self.forget_classes,
                     "training": {"epochs": self.settings.epochs, "lr": self.settings.lr}},
             model_factory=self.factory,
@@ -187,6 +278,60 @@ class ContinualScenario:
         return metrics
 
 
+def stream_network(model: Any, factory: Callable[[], nn.Module] | None, data: ClassificationData,
+                   seed: int) -> nn.Module:
+    """A freshly initialised network, seeded: the user's ``factory`` or the recipe ``model``."""
+    if factory is not None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return build_with(factory, where=f"the model factory {factory_name(model)!r}")
+    return build_model(model, data.input_shape, data.num_classes, seed=seed)
+
+
+def stream_data(dataset: str | ClassificationData = "digits", *, seed: int = 0,
+                data_dir: str | os.PathLike | None = None, table: str | os.PathLike | None = None,
+                **table_options: Any) -> ClassificationData:
+    """The data a stream learns from: a user's table (``table`` with the options of
+    :func:`obliviate.data.tables.load_table`), given arrays, or a built-in data set."""
+    if table is not None:
+        from obliviate.data.tables import load_table
+
+        return load_table(table, **table_options)
+    if isinstance(dataset, ClassificationData):
+        return dataset
+    return load_classification(dataset, seed=seed, data_dir=data_dir)
+
+
+def step_positions(op: Operation, data: ClassificationData) -> np.ndarray:
+    """Training-set positions an unlearning step deletes: its classes' samples, or the ids
+    file's entries (id values of the id column when the data has one, positions otherwise)."""
+    if op.ids_file is None:
+        return np.flatnonzero(np.isin(data.y_train, op.classes))
+    if data.ids_train is None:
+        return read_ids(op.ids_file, len(data.y_train))
+    from obliviate.data.tables import select_by_ids
+
+    path = Path(op.ids_file)
+    if not path.is_file():
+        raise DataError(f"ids file '{path}' does not exist; write one id of the id column per line")
+    wanted = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
+    wanted = [w for w in wanted if w]
+    if data.ids_train.dtype.kind in "iu":
+        bad = [w for w in wanted if not w.lstrip("-").isdigit()]
+        if bad:
+            raise InvalidForgetSpecError(f"ids file '{path}': the id column holds integers; '{bad[0]}' is not one")
+        wanted = [int(w) for w in wanted]
+    return np.unique(select_by_ids(wanted, data))
+
+
+def _with_step(ops: list[Operation], step: Operation) -> list[Operation]:
+    """``ops`` with its first unlearning step replaced by ``step`` (appended when there is none)."""
+    first = next((k for k, op in enumerate(ops) if op.kind == "unlearn"), None)
+    if first is None:
+        return [*ops, step]
+    return [*ops[:first], step, *ops[first + 1:]]
+
+
 @dataclass(frozen=True)
 class _Spec:
     kind: str
@@ -215,6 +360,6 @@ def bench_spec():
                 ("cl_unlearn", "finetune", "er", "der++", "lwf"),
             ),
         ),
-        default_options={"dataset": "digits", "stream": DEFAULT_STREAM, "model": "mlp"},
+        default_options={"dataset": "digits", "model": "mlp"},
         quick_options={"epochs": 3},
     )

@@ -96,10 +96,18 @@ class StreamState:
     done: int = 0
     forgotten: set[int] = field(default_factory=set)
 
+    def __repr__(self) -> str:  # short: reports store a method's info as text
+        return (f"StreamState(buffer={len(self.buffer)}/{self.buffer.size}, done={self.done}, "
+                f"iteration={self.iteration}, forgotten={len(self.forgotten)})")
 
-def save_stream_state(path: str | os.PathLike, model: nn.Module, state: StreamState,
-                      metadata: dict[str, Any] | None = None) -> None:
-    """Write ``model`` and ``state`` to one safetensors file (atomically)."""
+
+STREAM_STATE_KIND = "stream_state"
+"""``kind`` in the metadata of a stream-state file (model, teacher and buffer in one file)."""
+
+
+def stream_state_tensors(model: nn.Module, state: StreamState,
+                         metadata: dict[str, Any] | None = None) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The tensors and metadata of a stream-state file (what :func:`save_stream_state` writes)."""
     tensors: dict[str, torch.Tensor] = {f"model.{k}": v for k, v in model.state_dict().items()}
     for k, v in (state.teacher or {}).items():
         tensors[f"teacher.{k}"] = v
@@ -108,8 +116,31 @@ def save_stream_state(path: str | os.PathLike, model: nn.Module, state: StreamSt
         tensors.update({"buffer.x": b.x, "buffer.logits": b.logits})
     tensors.update({"buffer.y": b.y, "buffer.ids": b.ids, "buffer.task": b.task,
                     "forgotten": torch.tensor(sorted(state.forgotten), dtype=torch.long)})
-    meta = {"buffer_size": b.size, "seen": b.seen, "iteration": state.iteration, "done": state.done,
-            "user": metadata or {}}
+    meta = {"kind": STREAM_STATE_KIND, "buffer_size": b.size, "seen": b.seen, "iteration": state.iteration,
+            "done": state.done, "user": metadata or {}}
+    return tensors, meta
+
+
+def stream_state_bytes(model: nn.Module, state: StreamState, metadata: dict[str, Any] | None = None) -> bytes:
+    """A stream-state file's bytes (see :func:`save_stream_state`)."""
+    from obliviate.core.checkpoint import state_bytes
+
+    tensors, meta = stream_state_tensors(model, state, metadata)
+    return state_bytes(tensors, meta)
+
+
+def model_weights(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The network's own weights in a checkpoint: the ``model.*`` entries of a stream-state
+    file, every entry of any other file."""
+    if meta.get("kind") != STREAM_STATE_KIND and "buffer_size" not in meta:
+        return tensors
+    return {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+
+
+def save_stream_state(path: str | os.PathLike, model: nn.Module, state: StreamState,
+                      metadata: dict[str, Any] | None = None) -> None:
+    """Write ``model`` and ``state`` to one safetensors file (atomically)."""
+    tensors, meta = stream_state_tensors(model, state, metadata)
     save_model(tensors, path, metadata=meta)
 
 
@@ -120,7 +151,10 @@ def load_stream_state(path: str | os.PathLike, model: nn.Module) -> tuple[Stream
         DataError: the file is missing, unreadable or does not fit ``model``.
     """
     tensors, meta = load_state(path)
-    weights = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+    if "buffer_size" not in meta:
+        raise DataError(f"'{path}' holds plain weights, not a stream state (model, teacher and buffer); "
+                        "write one with obliviate.continual.save_stream_state or `obliviate continual run`")
+    weights = model_weights(tensors, meta)
     try:
         model.load_state_dict(weights, strict=True)
     except RuntimeError as exc:

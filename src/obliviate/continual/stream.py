@@ -92,6 +92,46 @@ def parse_stream(stream: str | list[Operation] | tuple[Operation, ...], num_clas
     return tuple(ops)
 
 
+def default_stream(num_classes: int) -> str:
+    """The built-in stream for ``num_classes`` classes: :data:`DEFAULT_STREAM` for ten (or at
+    least eight) classes; otherwise two classes per task with the second task unlearned after
+    the third is learned (at the end with fewer tasks).
+
+    Raises:
+        InvalidRequestError: fewer than four classes (write the stream yourself).
+    """
+    if num_classes >= 8:
+        return DEFAULT_STREAM
+    if num_classes < 4:
+        raise InvalidRequestError(f"the data has {num_classes} classes; write the stream yourself, e.g. 'learn:0,learn:1,unlearn:1'")
+    tasks = [f"{lo}-{lo + 1}" if lo + 1 < num_classes else f"{lo}" for lo in range(0, num_classes, 2)]
+    ops = [f"learn:{t}" for t in tasks]
+    ops.insert(min(3, len(ops)), f"unlearn:{tasks[1]}")
+    return ",".join(ops)
+
+
+def parse_forget(spec: str, num_classes: int | None = None) -> Operation:
+    """An unlearning step written as a forget spec: ``class:2-3`` (or ``2-3``,
+    ``unlearn:2-3``) for classes, ``ids:<file>`` for samples.
+
+    Raises:
+        InvalidRequestError: a malformed spec or a class outside ``0..num_classes-1``.
+    """
+    text = str(spec).strip()
+    for prefix in ("unlearn:", "classes:", "class:"):
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+            break
+    if text.startswith("ids:"):
+        if not text[4:]:
+            raise InvalidRequestError(f"forget spec '{spec}': name the ids file, e.g. 'ids:forget.txt'")
+        return Operation("unlearn", (), text[4:])
+    classes = _classes(text, f"unlearn:{text}")
+    if num_classes is not None and (min(classes) < 0 or max(classes) >= num_classes):
+        raise InvalidRequestError(f"forget spec '{spec}': classes must lie in 0..{num_classes - 1}")
+    return Operation("unlearn", classes)
+
+
 def read_ids(path: str | Path, n_train: int) -> np.ndarray:
     """Training-set positions listed one per line in ``path`` (``#`` comments allowed).
 

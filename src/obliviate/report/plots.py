@@ -6,6 +6,8 @@
   a bar chart of it (``<metric>.png``) is drawn instead.
 * ``speedup.png``: ``gold_seconds / method_seconds`` per method on a log scale, with the
   gold model's 1x as a dashed line.
+* ``accuracy_matrix.png``: for streams (continual), each method's accuracy matrix
+  (operations x tasks) of the first seed, gold included.
 
 Figures are built with :class:`matplotlib.figure.Figure` and never touch pyplot, so no
 global backend is selected and no window opens.
@@ -160,7 +162,42 @@ def plot_report(report: dict[str, Any], out_dir: str | os.PathLike) -> dict[str,
     speed = plot_speedup(report, out_dir / "speedup.png")
     if speed is not None:
         written["speedup"] = speed
+    matrices = plot_accuracy_matrices(report, out_dir / "accuracy_matrix.png")
+    if matrices is not None:
+        written["accuracy_matrix"] = matrices
     return written
+
+
+def plot_accuracy_matrices(report: dict[str, Any], path: str | os.PathLike) -> Path | None:
+    """One panel per method (gold first): rows are the stream's operations, columns its
+    tasks, cells the test accuracy on a task's classes after an operation (first seed's runs
+    whose ``info`` holds an ``accuracy_matrix``); ``None`` when no run has one."""
+    seeds = report.get("seeds") or [None]
+    runs = [r for r in report.get("runs", [])
+            if r.get("seed") == seeds[0] and (r.get("info") or {}).get("accuracy_matrix")]
+    if not runs:
+        return None
+    runs.sort(key=lambda r: r["method"] != GOLD_ROW)
+    figure = _figure(width=2.7 * len(runs) + 0.6, height=3.3)
+    axes = figure.subplots(1, len(runs), squeeze=False)[0]
+    image = None
+    for ax, run in zip(axes, runs):
+        matrix = [[float("nan") if v is None else v for v in row] for row in run["info"]["accuracy_matrix"]]
+        image = ax.imshow(matrix, vmin=0, vmax=1, cmap="viridis")
+        operations = run["info"].get("operations") or []
+        if len(operations) != len(matrix):
+            operations = [str(i) for i in range(len(matrix))]
+        ax.set_yticks(range(len(matrix)), operations, fontsize=7)
+        ax.set_xticks(range(len(matrix[0])), [f"t{k}" for k in range(len(matrix[0]))], fontsize=7)
+        for i, row in enumerate(matrix):
+            for j, value in enumerate(row):
+                if value == value:
+                    ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6,
+                            color="w" if value < 0.5 else "k")
+        ax.set_title(row_label(run), fontsize=9)
+    figure.colorbar(image, ax=list(axes), shrink=0.8, label="task accuracy")
+    figure.suptitle(f"{report_heading(report)}: accuracy after each operation", fontsize=9)
+    return _save(figure, Path(path))
 
 
 def _palette() -> list[str]:

@@ -56,4 +56,5 @@ class ContinualUnlearner(Unlearner):
             "operations": [str(op) for op in ctx["ops"]],
             "buffer_ids": [int(i) for i in state.buffer.ids],
             "steps": state.iteration,
+            "stream_state": state,
         }

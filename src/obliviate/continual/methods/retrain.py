@@ -32,4 +32,5 @@ class Retrain(Unlearner):
         rows = engine.run(model, state, ctx["ops"], ctx["data"], ctx["forget_ids"], "cl", settings, request.seed,
                           request.model_factory, skip_unlearn=True)
         return model, {"accuracy_matrix": rows, "operations": [str(op) for op in ctx["ops"]],
-                       "buffer_ids": [int(i) for i in state.buffer.ids], "steps": state.iteration}
+                       "buffer_ids": [int(i) for i in state.buffer.ids], "steps": state.iteration,
+                       "stream_state": state}
