@@ -12,23 +12,27 @@ The recorder keeps, per client and per state_dict entry:
 * ``last_updates``: ``U_k^R``, from which the reference model of PGA (Halimi et al., 2022)
   is rebuilt.
 
-Everything is written with safetensors after every round (temporary file, then rename),
-and ``meta.json`` last, naming the round the files belong to; each file also carries that
-round in its metadata, so a crash between two writes is detected on load instead of
-mixing rounds. Files::
+After every round the server writes only what changed (safetensors, temporary file then
+rename): the files of the clients that took part, the small norms table, and ``meta.json``
+last, naming the round each file belongs to; every file also carries its round in its
+metadata, so a crash between two writes is detected on load instead of mixing rounds. A
+client's first update is written once. Per round that is ``2 |theta|`` floats per
+participating client (``3 |theta|`` in its first round); ``meta.json`` keeps the bytes and
+seconds each round's recording took (the overhead ConDa asks of the server). Files::
 
-    initial.safetensors        theta^0
-    contributions.safetensors  "client0003/<key>" -> C_3 ...
-    update_norms.safetensors   "norms" -> [rounds, clients, entries]
-    first_updates.safetensors  "client0003/<key>" -> U_3^1 ...
-    last_updates.safetensors   "client0003/<key>" -> U_3^R ...
-    meta.json                  clients, example counts, rounds, entry names
+    initial.safetensors               theta^0
+    clients/client0003.safetensors    "contribution/<key>" -> C_3, "last/<key>" -> U_3^(its last round)
+    clients/client0003.first.safetensors  "first/<key>" -> U_3^(its first round)
+    update_norms.safetensors          "norms" -> [rounds, clients, entries] (0 where a client sat out)
+    meta.json                         clients, example counts, rounds, entry names, the round of
+                                      each client's files, recording bytes and seconds per round
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,8 +42,7 @@ import torch
 from obliviate.core.checkpoint import atomic_write_text, load_state, save_model
 from obliviate.core.errors import DataError, InvalidRequestError
 
-FILES = ("initial", "contributions", "update_norms", "first_updates", "last_updates")
-VERSION = 1
+VERSION = 2
 
 
 def float_keys(state: dict[str, torch.Tensor]) -> list[str]:
@@ -50,6 +53,11 @@ def float_keys(state: dict[str, torch.Tensor]) -> list[str]:
 def client_key(client: int, key: str) -> str:
     """Name of a per-client entry in a records file."""
     return f"client{client:04d}/{key}"
+
+
+def client_file(folder: Path, client: int, first: bool = False) -> Path:
+    """Path of a client's records file (its first update when ``first``)."""
+    return folder / "clients" / f"client{client:04d}{'.first' if first else ''}.safetensors"
 
 
 class ContributionRecorder:
@@ -63,7 +71,7 @@ class ContributionRecorder:
 
     def __init__(self, folder: str | os.PathLike, initial_state: dict[str, torch.Tensor], clients: list[int]):
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / "clients").mkdir(parents=True, exist_ok=True)
         self.keys = float_keys(initial_state)
         self.clients = sorted(int(c) for c in clients)
         self._index = {c: i for i, c in enumerate(self.clients)}
@@ -71,9 +79,11 @@ class ContributionRecorder:
             c: {k: torch.zeros_like(initial_state[k], dtype=torch.float32) for k in self.keys} for c in self.clients
         }
         self.norms: list[torch.Tensor] = []
-        self.first_updates: dict[int, dict[str, torch.Tensor]] = {}
-        self.last_updates: dict[int, dict[str, torch.Tensor]] = {}
         self.num_examples: dict[int, int] = {}
+        self.written: dict[int, int] = {}
+        self.first_round: dict[int, int] = {}
+        self.bytes_per_round: list[int] = []
+        self.seconds_per_round: list[float] = []
         self.rounds = 0
         save_model({k: initial_state[k] for k in initial_state}, self.folder / "initial.safetensors", {"round": 0})
 
@@ -83,7 +93,8 @@ class ContributionRecorder:
         client_states: dict[int, dict[str, torch.Tensor]],
         num_examples: dict[int, int],
     ) -> None:
-        """Add one round: ``global_state`` was sent, ``client_states`` came back; then write.
+        """Add one round: ``global_state`` was sent, ``client_states`` came back; then write
+        what changed.
 
         Raises:
             InvalidRequestError: for a client that was not declared.
@@ -91,28 +102,39 @@ class ContributionRecorder:
         unknown = sorted(set(client_states) - set(self._index))
         if unknown:
             raise InvalidRequestError(f"clients {unknown} were not declared to the recorder")
+        started = time.perf_counter()
         self.rounds += 1
         norms = torch.zeros(len(self.clients), len(self.keys), dtype=torch.float32)
+        written = 0
         for client, state in client_states.items():
-            update = {k: (state[k].float() - global_state[k].float()) for k in self.keys}
+            update = {k: state[k].float() - global_state[k].float() for k in self.keys}
             for j, key in enumerate(self.keys):
-                self.contributions[client][key] += update[key].abs()
+                self.contributions[client][key].add_(update[key].abs())
                 norms[self._index[client], j] = torch.linalg.vector_norm(update[key])
-            if self.rounds == 1:
-                self.first_updates[client] = update
-            self.last_updates[client] = update
+            meta = {"round": self.rounds}
+            if client not in self.first_round:
+                self.first_round[client] = self.rounds
+                save_model({f"first/{k}": v for k, v in update.items()}, client_file(self.folder, client, True), meta)
+                written += sum(v.numel() * v.element_size() for v in update.values())
+            tensors = {**{f"contribution/{k}": v for k, v in self.contributions[client].items()},
+                       **{f"last/{k}": v for k, v in update.items()}}
+            save_model(tensors, client_file(self.folder, client), meta)
+            written += sum(v.numel() * v.element_size() for v in tensors.values())
+            self.written[client] = self.rounds
             self.num_examples[client] = int(num_examples[client])
         self.norms.append(norms)
-        self.flush()
+        stacked = torch.stack(self.norms)
+        save_model({"norms": stacked}, self.folder / "update_norms.safetensors", {"round": self.rounds})
+        written += stacked.numel() * stacked.element_size()
+        self.bytes_per_round.append(written)
+        self.seconds_per_round.append(time.perf_counter() - started)
+        self._write_meta()
 
     def flush(self) -> None:
-        """Write every records file, then ``meta.json`` (atomic writes)."""
-        meta = {"round": self.rounds}
-        save_model(_flatten(self.contributions), self.folder / "contributions.safetensors", meta)
-        stacked = torch.stack(self.norms) if self.norms else torch.zeros(0, len(self.clients), len(self.keys))
-        save_model({"norms": stacked}, self.folder / "update_norms.safetensors", meta)
-        save_model(_flatten(self.first_updates), self.folder / "first_updates.safetensors", meta)
-        save_model(_flatten(self.last_updates), self.folder / "last_updates.safetensors", meta)
+        """Write ``meta.json`` again (every records file is already on disk after each round)."""
+        self._write_meta()
+
+    def _write_meta(self) -> None:
         atomic_write_text(
             self.folder / "meta.json",
             json.dumps(
@@ -122,14 +144,14 @@ class ContributionRecorder:
                     "clients": self.clients,
                     "num_examples": {str(c): n for c, n in self.num_examples.items()},
                     "keys": self.keys,
+                    "written": {str(c): r for c, r in self.written.items()},
+                    "first_round": {str(c): r for c, r in self.first_round.items()},
+                    "bytes_per_round": self.bytes_per_round,
+                    "seconds_per_round": self.seconds_per_round,
                 },
                 indent=1,
             ),
         )
-
-
-def _flatten(per_client: dict[int, dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    return {client_key(c, k): v for c, entries in per_client.items() for k, v in entries.items()}
 
 
 @dataclass
@@ -142,6 +164,9 @@ class FederationRecords:
         clients: client ids, sorted.
         num_examples: client id -> number of local training examples.
         keys: the recorded (floating-point) state_dict entries, in order.
+        written: client id -> the round its records file belongs to.
+        first_round: client id -> the round of its first update.
+        bytes_per_round, seconds_per_round: what recording cost the server each round.
     """
 
     folder: Path
@@ -149,6 +174,10 @@ class FederationRecords:
     clients: list[int]
     num_examples: dict[int, int]
     keys: list[str]
+    written: dict[int, int] = field(default_factory=dict)
+    first_round: dict[int, int] = field(default_factory=dict)
+    bytes_per_round: list[int] = field(default_factory=list)
+    seconds_per_round: list[float] = field(default_factory=list)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -177,41 +206,48 @@ class FederationRecords:
             clients=[int(c) for c in meta["clients"]],
             num_examples={int(c): int(n) for c, n in meta["num_examples"].items()},
             keys=list(meta["keys"]),
+            written={int(c): int(r) for c, r in meta.get("written", {}).items()},
+            first_round={int(c): int(r) for c, r in meta.get("first_round", {}).items()},
+            bytes_per_round=[int(b) for b in meta.get("bytes_per_round", [])],
+            seconds_per_round=[float(t) for t in meta.get("seconds_per_round", [])],
         )
 
-    def _file(self, name: str) -> dict[str, torch.Tensor]:
-        if name not in self._cache:
-            state, meta = load_state(self.folder / f"{name}.safetensors")
-            if name != "initial" and int(meta.get("round", -1)) != self.rounds:
+    def _load(self, path: Path, expected_round: int) -> dict[str, torch.Tensor]:
+        key = str(path)
+        if key not in self._cache:
+            state, meta = load_state(path)
+            if int(meta.get("round", -1)) != expected_round:
                 raise DataError(
-                    f"'{self.folder / name}.safetensors' belongs to round {meta.get('round')} but meta.json "
-                    f"says {self.rounds}: the records were cut off while being written; retrain the original model"
+                    f"'{path}' belongs to round {meta.get('round')} but meta.json says {expected_round}: "
+                    "the records were cut off while being written; retrain the original model"
                 )
-            self._cache[name] = state
-        return self._cache[name]
+            self._cache[key] = state
+        return self._cache[key]
 
-    def _per_client(self, name: str, client: int) -> dict[str, torch.Tensor]:
+    def _per_client(self, prefix: str, client: int) -> dict[str, torch.Tensor]:
         if client not in self.num_examples:
             raise InvalidRequestError(f"client {client} has no records; recorded clients: {self.clients}")
-        data = self._file(name)
-        return {key: data[client_key(client, key)] for key in self.keys}
+        first = prefix == "first"
+        expected = self.first_round.get(client) if first else self.written.get(client)
+        data = self._load(client_file(self.folder, client, first), -2 if expected is None else expected)
+        return {key: data[f"{prefix}/{key}"] for key in self.keys}
 
     def contribution(self, client: int) -> dict[str, torch.Tensor]:
         """``C_k = sum_t |U_k^t|`` per recorded entry."""
-        return self._per_client("contributions", client)
+        return self._per_client("contribution", client)
 
     def first_update(self, client: int) -> dict[str, torch.Tensor]:
-        """``U_k^1``, the client's update in round 1."""
-        return self._per_client("first_updates", client)
+        """``U_k^1``, the client's update in its first round."""
+        return self._per_client("first", client)
 
     def last_update(self, client: int) -> dict[str, torch.Tensor]:
-        """``U_k^R``, the client's update in the last round."""
-        return self._per_client("last_updates", client)
+        """``U_k^R``, the client's update in the last round it took part in."""
+        return self._per_client("last", client)
 
     def update_norms(self) -> torch.Tensor:
         """``||U_k^t||`` as a ``[rounds, clients, entries]`` tensor (clients in :attr:`clients` order)."""
-        return self._file("update_norms")["norms"]
+        return self._load(self.folder / "update_norms.safetensors", self.rounds)["norms"]
 
     def initial_state(self) -> dict[str, torch.Tensor]:
         """``theta^0``, the global model before round 1."""
-        return self._file("initial")
+        return self._load(self.folder / "initial.safetensors", 0)

@@ -44,7 +44,7 @@ from obliviate.federated.models import build_from_spec, load_state_into, model_s
 FORGET_KINDS = frozenset({"client"})
 DATASETS = ("digits", "mnist")
 DEFAULT_ROUNDS = {"digits": 10, "mnist": 10}
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: records layout 2 (per-client files)
 
 
 def _tensor_dataset(x: np.ndarray, y: np.ndarray) -> TensorDataset:

@@ -42,6 +42,7 @@ from obliviate.federated.methods._common import FEDERATED_KINDS
 from obliviate.federated.records import FederationRecords
 
 NORMALIZATIONS = ("step", "example")
+_BLOCK = 1 << 16  # entries per block of the dampening pass (256 KiB of float32)
 
 
 def local_steps(num_examples: int, recipe: Any) -> int:
@@ -74,9 +75,13 @@ def group_contribution(
         elif normalize == "step":
             scale = 1.0 / local_steps(records.num_examples[client], recipe)
         for key, value in records.contribution(client).items():
-            value = value * scale
-            total[key] = total[key] + value if key in total else value.clone()
-    return {key: value / len(clients) for key, value in total.items()}
+            if key in total:
+                total[key].add_(value, alpha=scale)  # in place: no new tensor per client
+            else:
+                total[key] = value.to(torch.float32, copy=True).mul_(scale)
+    for value in total.values():
+        value.div_(len(clients))
+    return total
 
 
 def quantile_cutoff(
@@ -85,12 +90,16 @@ def quantile_cutoff(
     """The ratio cutoff that selects the ``quantile`` share of entries with the smallest
     finite ``C_R / C_F`` (so that a fixed share of weights is dampened at any federation size)."""
     ratios = torch.cat(
-        [(retain_contribution[k].double() / forget_contribution[k].double()).flatten() for k in forget_contribution]
+        [(retain_contribution[k].float() / forget_contribution[k].float()).flatten() for k in forget_contribution]
     )
     finite = ratios[torch.isfinite(ratios)]
     if finite.numel() == 0:
         return 0.0
-    return float(torch.quantile(finite, quantile)) + 1e-12
+    # the k-th smallest ratio (torch.quantile refuses inputs above 2**24 entries)
+    k = min(finite.numel(), max(1, math.ceil(quantile * finite.numel())))
+    value = torch.kthvalue(finite, k).values
+    # the next float32 above it, so that ``ratio < cutoff`` selects the k smallest in float32
+    return float(torch.nextafter(value, torch.tensor(math.inf, dtype=value.dtype)))
 
 
 def dampen(
@@ -117,17 +126,26 @@ def dampen(
     dampened = total = 0
     with torch.no_grad():
         for name, weight in parameters.items():
-            forget = forget_contribution[name].to(weight.device, torch.float64)
-            retain = retain_contribution[name].to(weight.device, torch.float64)
+            forget = forget_contribution[name].to(weight.device, torch.float32)
+            retain = retain_contribution[name].to(weight.device, torch.float32)
             numerator, denominator = (forget, retain) if compat == "respai" else (retain, forget)
-            # 0/0 gives NaN and x/0 gives inf: neither passes the cutoff test below.
-            ratio = numerator / denominator
-            selected = ratio < ratio_cutoff
-            factor = torch.clamp(dampening_constant * ratio, max=upper_bound)
-            scaled = weight.double() * torch.where(selected, factor, torch.ones_like(factor))
-            weight.copy_(scaled.to(weight.dtype))
-            dampened += int(selected.sum())
-            total += selected.numel()
+            # float32, in place, in blocks small enough that the temporaries stay in cache:
+            # the step is bound by one pass of memory traffic over the weights and the two
+            # contributions. 0/0 gives NaN and x/0 inf: neither passes the cutoff test, so
+            # both keep a factor of 1.
+            flat_w = weight.view(-1) if weight.is_contiguous() else None
+            target = flat_w if flat_w is not None else weight.reshape(-1).clone()
+            num, den = numerator.reshape(-1), denominator.reshape(-1)
+            for lo in range(0, target.numel(), _BLOCK):
+                hi = lo + _BLOCK
+                ratio = torch.div(num[lo:hi], den[lo:hi])
+                keep = torch.logical_not(ratio < ratio_cutoff)
+                ratio.mul_(dampening_constant).clamp_(max=upper_bound).masked_fill_(keep, 1.0)
+                target[lo:hi].mul_(ratio.to(target.dtype))
+                dampened += keep.numel() - int(keep.sum())
+            if flat_w is None:
+                weight.copy_(target.view_as(weight))
+            total += weight.numel()
     return {"dampened": dampened, "total": total}
 
 
