@@ -42,12 +42,15 @@ from obliviate.bench.environment import describe_environment
 from obliviate.bench.runner import run_bench
 from obliviate.core.checkpoint import atomic_write_text
 from obliviate.federated import engine
+from obliviate.federated.records import FederationRecords
 from obliviate.federated.scenario import FederatedScenario
 
 RESULTS = Path(__file__).resolve().parent / "results"
 QUALITY_METHODS = ["conda", "finetune", "neggrad", "pga", "federaser"]
 SCALING_METHODS = ["conda", "pga", "federaser"]
-QUALITY_COLUMNS = ("test_accuracy", "retain_accuracy", "forget_accuracy", "backdoor_success", "mia", "mia_auc")
+QUALITY_COLUMNS = ("test_accuracy", "retain_accuracy", "forget_accuracy", "backdoor_success", "clean_target_rate",
+                   "mia", "mia_auc")
+COST_METHODS = ("gold", "conda", "finetune", "neggrad", "pga", "federaser")
 
 
 def _mean(values: list[float]) -> float | None:
@@ -90,8 +93,59 @@ def respai_rows(options: dict[str, Any], seeds: list[int]) -> list[dict[str, Any
         original = scenario.original()
         result = get_method("federated", "conda")(compat="respai").unlearn(original, scenario.request())
         audit = scenario.audit(result.model)
-        rows.append({"seed": seed, "seconds": result.seconds, **audit})
+        records = FederationRecords.load(scenario.records_dir)
+        recording = {"record_bytes_per_round": statistics.median(records.bytes_per_round),
+                     "record_seconds_per_round": statistics.median(records.seconds_per_round)}
+        rows.append({"seed": seed, "seconds": result.seconds, **audit, **recording})
     return rows
+
+
+def cost_lines(report: dict[str, Any], respai: list[dict[str, Any]]) -> list[str]:
+    """Markdown rows: each method's wall time split into clients' compute (longest client per
+    round, summed; PGA's and NegGrad's ascent counts as the leaving client's compute, as in
+    their protocol), the server's own compute and messaging (the rest of each round's wall
+    time), means over seeds, and the ratio of each part to ConDa's whole time (ConDa runs on
+    the server only)."""
+    conda = _mean([r["seconds"] for r in _runs(report, "conda")])
+    lines = [
+        "| method | seconds | clients' compute s | server compute s | messaging s | seconds / conda "
+        "| clients' compute / conda | server compute / conda |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for method in COST_METHODS:
+        runs = _runs(report, method)
+        if not runs:
+            continue
+        seconds = _mean([r["seconds"] for r in runs])
+        info = [r.get("info") or {} for r in runs]
+        client = _mean([i.get("compute_seconds", 0.0) for i in info]) or 0.0
+        server = _mean([i.get("server_seconds", 0.0) for i in info]) or 0.0
+        messaging = _mean([i.get("messaging_seconds", 0.0) for i in info]) or 0.0
+        ascent = _mean([i.get("ascent_seconds") for i in info])
+        if ascent is not None:  # PGA and NegGrad: the leaving client's own ascent (Halimi et al.)
+            client += ascent
+        if method == "conda" or not any(("compute_seconds" in i or "ascent_seconds" in i) for i in info):
+            server = seconds  # runs on the server alone
+        elif ascent is not None and not any("compute_seconds" in i for i in info):
+            server = max(0.0, seconds - ascent)
+
+        def ratio(value):
+            if not value or not conda:
+                return "—"
+            r = value / conda
+            return f"{r:.0f}x" if r >= 10 else f"{r:.2g}x"
+
+        lines.append(f"| {'gold (retrain)' if method == 'gold' else method} | {fmt(seconds)} | {fmt(client)} | "
+                     f"{fmt(server)} | {fmt(messaging)} | {ratio(seconds)} | {ratio(client)} | {ratio(server)} |")
+    if respai:
+        per_round = _mean([r.get("record_bytes_per_round") for r in respai])
+        per_round_s = _mean([r.get("record_seconds_per_round") for r in respai])
+        gold_rounds = [r.get("info") or {} for r in _runs(report, "gold")]
+        round_s = _mean([i.get("round_seconds", 0) / max(i.get("rounds", 1), 1) for i in gold_rounds])
+        lines += ["", f"ConDa's recording overhead during training: {per_round / 1e6:.2f} MB and "
+                  f"{1000 * per_round_s:.1f} ms per round (only the participants' files are written), against "
+                  f"{fmt(round_s, 2)} s for a training round."]
+    return lines
 
 
 def fmt(value: Any, digits: int = 3) -> str:
@@ -134,30 +188,14 @@ def markdown(document: dict[str, Any]) -> str:
     ]
     respai = document.get("conda_respai") or []
     if respai:
-        lines.append(
-            f"| conda (compat=respai) | {fmt(_mean([r['test_accuracy'] for r in respai]))} | "
-            f"{fmt(_mean([r['retain_accuracy'] for r in respai]))} | {fmt(_mean([r['forget_accuracy'] for r in respai]))} | "
-            f"{fmt(_mean([r.get('backdoor_success') for r in respai]))} | {fmt(_mean([r['mia'] for r in respai]))} | "
-            f"{fmt(_mean([r['mia_auc'] for r in respai]))} | {fmt(_mean([r['seconds'] for r in respai]))} | — |"
-        )
-    lines += [
-        "",
-        "## Cost of unlearning as the federation grows (time over ConDa's)",
-        "",
-        "| clients | conda s | pga s (ascent only) | federaser s (client compute) | retrain s (client compute) "
-        "| pga / conda (ascent) | federaser / conda | retrain / conda | backdoor: conda / gold |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for row in document["scaling"]:
-        lines.append(
-            f"| {row['clients']} | {fmt(row['conda_seconds'], 4)} | {fmt(row['pga_seconds'], 2)} "
-            f"({fmt(row['pga_ascent_seconds'], 2)}) | {fmt(row['federaser_seconds'], 2)} "
-            f"({fmt(row['federaser_compute_seconds'], 2)}) | {fmt(row['retrain_seconds'], 2)} "
-            f"({fmt(row['retrain_compute_seconds'], 2)}) | {fmt(row['pga_over_conda'], 0)}x "
-            f"({fmt(row['pga_ascent_over_conda'], 0)}x) | {fmt(row['federaser_over_conda'], 0)}x | "
-            f"{fmt(row['retrain_over_conda'], 0)}x | {fmt(row['conda_backdoor_success'], 2)} / "
-            f"{fmt(row['retrain_backdoor_success'], 2)} |"
-        )
+        cells = [fmt(_mean([r.get(c) for r in respai])) for c in QUALITY_COLUMNS]
+        lines.append("| conda (compat=respai) | " + " | ".join(cells) +
+                     f" | {fmt(_mean([r['seconds'] for r in respai]))} | — |")
+    first = document["reports"].get(str(document["scaling"][0]["clients"])) if document.get("scaling") else None
+    if first:
+        lines += ["", "### Where the time goes (10 clients, means over seeds)", "", *cost_lines(first, respai)]
+    if len(document["scaling"]) > 1:
+        lines += scaling_lines(document)
     if document.get("mnist"):
         lines += [
             "",
@@ -177,6 +215,29 @@ def markdown(document: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def scaling_lines(document: dict[str, Any]) -> list[str]:
+    """Markdown rows of the cost-over-ConDa table, one per federation size."""
+    lines = [
+        "",
+        "## Cost of unlearning as the federation grows (time over ConDa's)",
+        "",
+        "| clients | conda s | pga s (ascent only) | federaser s (client compute) | retrain s (client compute) "
+        "| pga / conda (ascent) | federaser / conda | retrain / conda | backdoor: conda / gold |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in document["scaling"]:
+        lines.append(
+            f"| {row['clients']} | {fmt(row['conda_seconds'], 4)} | {fmt(row['pga_seconds'], 2)} "
+            f"({fmt(row['pga_ascent_seconds'], 2)}) | {fmt(row['federaser_seconds'], 2)} "
+            f"({fmt(row['federaser_compute_seconds'], 2)}) | {fmt(row['retrain_seconds'], 2)} "
+            f"({fmt(row['retrain_compute_seconds'], 2)}) | {fmt(row['pga_over_conda'], 0)}x "
+            f"({fmt(row['pga_ascent_over_conda'], 0)}x) | {fmt(row['federaser_over_conda'], 0)}x | "
+            f"{fmt(row['retrain_over_conda'], 0)}x | {fmt(row['conda_backdoor_success'], 2)} / "
+            f"{fmt(row['retrain_backdoor_success'], 2)} |"
+        )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", default="digits", choices=["digits", "mnist"])
@@ -188,7 +249,12 @@ def main(argv: list[str] | None = None) -> int:
         help="seeds of an extra 10-client MNIST quality bench (needs $OBLIVIATE_DATA_DIR; 0 skips it)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--render", action="store_true", help="rewrite federated.md from federated.json (no runs)")
     args = parser.parse_args(argv)
+    if args.render:
+        document = json.loads((args.out / "federated.json").read_text())
+        atomic_write_text(args.out / "federated.md", markdown(document))
+        return 0
 
     started = time.perf_counter()
     cache = tempfile.TemporaryDirectory(prefix="obliviate-bench-federated-")

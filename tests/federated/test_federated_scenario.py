@@ -34,7 +34,8 @@ def test_iid_split_and_backdoor_only_touch_the_forgotten_clients():
 
 def test_bench_spec_names_the_federated_columns():
     spec = task_spec("federated")
-    assert spec.metrics[:5] == ("test_accuracy", "retain_accuracy", "forget_accuracy", "backdoor_success", "mia")
+    assert spec.metrics[:6] == ("test_accuracy", "retain_accuracy", "forget_accuracy", "backdoor_success",
+                               "clean_target_rate", "mia")
     scenario = spec.make_scenario(seed=1, clients=4, backdoor=True, alpha=0.5)
     assert scenario.clients == 4 and scenario.planted is not None
 
@@ -51,3 +52,32 @@ def test_mnist_clients_get_shards_of_the_checksummed_test_set_with_a_larger_patc
     assert scenario.planted.side(28) == 4
     triggered = scenario.client_data(0).tensors[0][sizes[0]:]
     assert len(triggered) == 1600 and float(triggered[:, :, -4:, -4:].min()) == 1.0
+
+
+def test_thirty_clients_train_record_and_forget_through_flower(tmp_path):
+    """A 30-client federation (IID, two rounds): every client's records are written, each
+    round writes two model-sized entries per participant, and ConDa and retraining forget
+    client 0 on that scale."""
+    from obliviate import get_method
+    from obliviate.federated.records import FederationRecords
+
+    scenario = FederatedScenario(dataset="digits", clients=30, forget="client:0", alpha="iid", seed=0, rounds=2,
+                                 local_epochs=1, model="mlp", cache_dir=tmp_path)
+    original = scenario.original()
+    records = FederationRecords.load(scenario.records_dir)
+    assert records.clients == list(range(30)) and records.rounds == 2
+    assert records.written == {c: 2 for c in range(30)}
+    model_bytes = sum(v.numel() * v.element_size() for k, v in original.state_dict().items() if k in records.keys)
+    norms = 30 * len(records.keys) * 4
+    assert records.bytes_per_round == [30 * 3 * model_bytes + norms, 30 * 2 * model_bytes + 2 * norms]
+    request = scenario.request()
+    conda = get_method("federated", "conda")().unlearn(original, request)
+    assert 0 < conda.info["dampened"] < conda.info["total"]
+    gold = get_method("federated", "retrain")().unlearn(original, request)
+    assert gold.info["rounds"] == 2 and gold.info["server_seconds"] > 0 and gold.info["messaging_seconds"] >= 0
+    import torch
+
+    changed = [k for k, v in original.state_dict().items() if not torch.equal(v, conda.model.state_dict()[k])]
+    assert changed and set(changed) <= set(records.keys)
+    audit = scenario.audit(conda.model)
+    assert all(0.0 <= audit[k] <= 1.0 for k in ("test_accuracy", "retain_accuracy", "forget_accuracy"))

@@ -100,6 +100,28 @@ def test_gnndelete_trains_only_its_deletion_operators(tiny, run_store):
     assert after["deletion_mask"].any() and not before["deletion_mask"].any()
 
 
+def test_gnndelete_subgraph_option_passes_messages_only_inside_the_deleted_edges_neighbourhood():
+    needs_torch_geometric()
+    from obliviate.graph.data import make_csbm
+    from obliviate.graph.methods._common import deleted_endpoints
+    from obliviate.graph.scenario import GraphScenario
+    from obliviate.graph.structure import hop_masks
+
+    graph = make_csbm(num_nodes=400, num_features=16, average_degree=3, seed=0)
+    sparse = GraphScenario(dataset=graph, forget="edges:0.005", model="gcn", seed=0, epochs=20)
+    original, request = sparse.original(), sparse.request()
+    full = make("gnndelete", epochs=5).unlearn(original, request)
+    local = make("gnndelete", epochs=5, message_graph="subgraph").unlearn(original, request)
+    edges = request.retain.edge_index
+    inside = hop_masks(request.forget.edge_index, deleted_endpoints(request.forget), 2, request.retain.num_nodes)[-1]
+    expected = int((inside[edges[0]] & inside[edges[1]]).sum())
+    assert full.info["message_edges"] == edges.size(1)
+    assert local.info["message_edges"] == expected < edges.size(1)
+    assert not identical(snapshot(full.model), snapshot(local.model))
+    with pytest.raises(InvalidParameterError):
+        make("gnndelete", message_graph="whole")
+
+
 @pytest.fixture(scope="session")
 def deletions(edge_scenarios) -> list[dict[str, dict[str, float]]]:
     """Per seed 0-2: audits of the original, gold, gnndelete, d2dgn and the identity control."""

@@ -165,6 +165,10 @@ class FederationOutcome:
         compute_seconds: per round, the longest client's local training time (the
             critical path when clients train in parallel on their own machines).
         client_seconds: total local training time of all clients, all rounds.
+        aggregate_seconds: per round, the server's own compute (averaging the replies and,
+            when recording, writing the records).
+        record_seconds, record_bytes: per round, what recording the contributions cost
+            (empty when nothing was recorded).
     """
 
     state: dict[str, Any]
@@ -172,15 +176,23 @@ class FederationOutcome:
     round_seconds: list[float] = field(default_factory=list)
     compute_seconds: list[float] = field(default_factory=list)
     client_seconds: float = 0.0
+    aggregate_seconds: list[float] = field(default_factory=list)
+    record_seconds: list[float] = field(default_factory=list)
+    record_bytes: list[int] = field(default_factory=list)
 
     def info(self) -> dict[str, float]:
-        """Flat timing summary for ``UnlearningResult.info``."""
+        """Flat timing summary for ``UnlearningResult.info``: ``compute_seconds`` (clients,
+        critical path), ``server_seconds`` (aggregation), and ``messaging_seconds``: the
+        rest of each round's wall time (sending, receiving, serialising, scheduling)."""
+        rounds, compute, server = sum(self.round_seconds), sum(self.compute_seconds), sum(self.aggregate_seconds)
         return {
             "flower_seconds": self.seconds,
             "rounds": float(len(self.round_seconds)),
-            "round_seconds": float(sum(self.round_seconds)),
-            "compute_seconds": float(sum(self.compute_seconds)),
+            "round_seconds": float(rounds),
+            "compute_seconds": float(compute),
             "client_seconds": float(self.client_seconds),
+            "server_seconds": float(server),
+            "messaging_seconds": float(max(0.0, rounds - compute - server)),
         }
 
 
@@ -211,6 +223,9 @@ def read_outcome(plan: FederationPlan, seconds: float) -> FederationOutcome:
         round_seconds=[float(x) for x in summary.get("round_seconds", [])],
         compute_seconds=[float(x) for x in summary.get("compute_seconds", [])],
         client_seconds=float(summary.get("client_seconds", 0.0)),
+        aggregate_seconds=[float(x) for x in summary.get("aggregate_seconds", [])],
+        record_seconds=[float(x) for x in summary.get("record_seconds", [])],
+        record_bytes=[int(x) for x in summary.get("record_bytes", [])],
     )
 
 

@@ -169,6 +169,7 @@ class ClientFedAvg(FedAvg):
         self.round_seconds: list[float] = []
         self.compute_seconds: list[float] = []
         self.client_seconds = 0.0
+        self.server_seconds: list[float] = []
         self._sent: dict[str, torch.Tensor] = {}
         self._round_start = 0.0
 
@@ -199,7 +200,9 @@ class ClientFedAvg(FedAvg):
         missing = sorted(set(self.participants) - set(states))
         if missing:
             raise FederationError(f"clients {missing} did not reply in round {server_round}")
+        combining = time.perf_counter()
         new_state = self.combine(server_round, states, examples)
+        self.server_seconds.append(time.perf_counter() - combining)
         self.round_seconds.append(time.perf_counter() - self._round_start)
         self.compute_seconds.append(max(compute.values()))
         self.client_seconds += sum(compute.values())
@@ -351,6 +354,9 @@ def serve(grid: Grid, plan: FederationPlan, nodes: dict[int, int] | None = None)
         "round_seconds": strategy.round_seconds,
         "compute_seconds": strategy.compute_seconds,
         "client_seconds": strategy.client_seconds,
+        "aggregate_seconds": strategy.server_seconds,
+        "record_seconds": list(strategy.recorder.seconds_per_round) if strategy.recorder else [],
+        "record_bytes": list(strategy.recorder.bytes_per_round) if strategy.recorder else [],
     }
     atomic_write_text(plan.summary, json.dumps(summary))
 

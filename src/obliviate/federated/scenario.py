@@ -351,7 +351,8 @@ class FederatedScenario:
 
         Returns a flat dict: ``test_accuracy``, ``retain_accuracy`` (retained clients'
         data), ``forget_accuracy`` (forgotten clients' clean data), ``backdoor_success``
-        (when a backdoor was planted), ``mia`` and ``mia_auc`` (sorted-softmax attack
+        and ``clean_target_rate`` (clean non-target test images classified as the target;
+        when a backdoor was planted), ``mia`` and ``mia_auc`` (sorted-softmax attack
         fitted on retained data vs half the test set, asked about the forgotten clients'
         clean data vs held-out data of the other half with the forgotten clients' label mix,
         :func:`obliviate.audit.mia.matched_nonmembers`), and with ``gold`` ``js_to_gold`` on the forgotten
@@ -365,6 +366,10 @@ class FederatedScenario:
         metrics = {f"{part}_accuracy": float((probs[part].argmax(1) == labels[part]).mean()) for part in probs}
         if self.planted is not None:
             metrics["backdoor_success"] = backdoor_success(model, self.data.x_test, self.data.y_test, self.planted)
+            # Clean (untriggered) non-target images sent to the target: a model that sends
+            # everything to the target scores high on backdoor_success without a backdoor.
+            others = labels["test"] != self.planted.target
+            metrics["clean_target_rate"] = float((probs["test"][others].argmax(1) == self.planted.target).mean())
         halves = np.random.default_rng(self.seed).permutation(len(labels["test"]))
         first, second = halves[: len(halves) // 2], halves[len(halves) // 2 :]
         # The non-member rule: the forgotten clients' data is compared with held-out data
@@ -394,6 +399,7 @@ def bench_spec():
             "retain_accuracy",
             "forget_accuracy",
             "backdoor_success",
+            "clean_target_rate",
             "mia",
             "mia_auc",
             "js_to_gold",
