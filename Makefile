@@ -38,12 +38,17 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/classification.py
 	$(BIN)/python benchmarks/graph.py
-	$(BIN)/python benchmarks/federated.py
+	$(BIN)/python benchmarks/graph_study.py
+	$(BIN)/python benchmarks/federated.py --clients 10
+	$(BIN)/python benchmarks/federated_sweep.py
+	$(BIN)/python benchmarks/conda_step.py
 	$(BIN)/python benchmarks/regression.py
 	$(BIN)/python benchmarks/recommendation.py
 	$(BIN)/python benchmarks/continual.py
 	$(BIN)/python benchmarks/valuation.py
 	$(BIN)/python benchmarks/synthetic.py
+	$(BIN)/python benchmarks/diffusion.py
+	$(BIN)/python benchmarks/nas.py
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache

@@ -199,6 +199,7 @@ def run_demo(
 COMPANIONS = {
     "valuation": ("obliviate.valuation.demo", "data valuation (EcoVal and Shapley-family baselines)"),
     "synthetic": ("obliviate.synthetic.demo", "synthetic tabular data (TabSynDex)"),
+    "nas": ("obliviate.nas.demo", "architecture search for facial expressions (EmoNAS, on stand-in data)"),
 }
 """Companion tools (no gold model, no forget) with a demo section: ``run_demo_section(out_dir)``
 of their ``demo`` module returns a dict holding a ``summary`` and the paths it wrote."""

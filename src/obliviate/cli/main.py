@@ -38,6 +38,11 @@ from obliviate.cli import synth  # noqa: E402
 
 app.add_typer(synth.app, name="synth")
 
+# ``nas`` imports only typer at load time; torch and the search load inside its command.
+from obliviate.cli import nas  # noqa: E402
+
+app.add_typer(nas.app, name="nas")
+
 from obliviate.cli import continual as continual_command  # noqa: E402
 
 app.add_typer(continual_command.app, name="continual")
