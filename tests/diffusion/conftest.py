@@ -4,16 +4,10 @@
 from __future__ import annotations
 
 import pytest
+from diffusion_factories import TEST_OPTIONS, make_scenario  # noqa: F401 (shared with the tests)
 
 from controls import ACCEPTANCE_SEEDS
 from obliviate.diffusion.scenario import DiffusionScenario
-
-# Smaller than the defaults so that the whole folder runs in well under a minute.
-TEST_OPTIONS = {"steps": 250, "width": 64, "samples_per_class": 20, "attack_samples": 48}
-
-
-def make_scenario(seed: int, cache, **options) -> DiffusionScenario:
-    return DiffusionScenario(forget="concept:3", seed=seed, cache_dir=cache, **{**TEST_OPTIONS, **options})
 
 
 @pytest.fixture(scope="session")

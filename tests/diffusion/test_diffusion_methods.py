@@ -61,7 +61,7 @@ def test_salun_updates_only_its_salient_half(digit_scenarios):
 
 
 def test_retrain_reproduces_the_scenarios_gold_model(diffusion_cache):
-    from conftest import make_scenario
+    from diffusion_factories import make_scenario
 
     scenario = make_scenario(7, diffusion_cache, steps=20)
     retrained = obliviate.get_method("diffusion", "retrain")().unlearn(scenario.original(), scenario.request()).model

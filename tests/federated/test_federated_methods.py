@@ -34,7 +34,7 @@ def test_original_learns_the_backdoor_and_gold_does_not(backdoor_scenario):
     assert gold["backdoor_success"] < 0.05
     assert original["test_accuracy"] > 0.9 and gold["test_accuracy"] > 0.9
     assert set(original) == {
-        "forget_accuracy", "retain_accuracy", "test_accuracy", "backdoor_success", "mia", "mia_auc"
+        "forget_accuracy", "retain_accuracy", "test_accuracy", "backdoor_success", "clean_target_rate", "mia", "mia_auc"
     }
     assert all(0.0 <= value <= 1.0 for value in original.values())
 
@@ -137,3 +137,29 @@ def test_methods_refuse_a_request_without_the_federation(backdoor_scenario):
     for name in ("retrain", "conda", "federaser", "finetune", "pga"):
         with pytest.raises(InvalidRequestError, match="FederatedScenario.request"):
             obliviate.get_method("federated", name)().unlearn(backdoor_scenario.original(), bare)
+
+
+class _SealedData(torch.utils.data.Dataset):
+    """A forget set the server may not read: its size is known (the server's records hold
+    it), any example read fails."""
+
+    def __init__(self, size: int):
+        self.size = size
+
+    def __len__(self):
+        return self.size
+
+    def __getitem__(self, index):
+        raise AssertionError("the server read the leaving client's data")
+
+
+@pytest.mark.parametrize("name", ["neggrad", "pga"])
+def test_the_ascent_runs_on_the_leaving_clients_node_not_on_the_server(backdoor_scenario, name):
+    import dataclasses
+
+    request = backdoor_scenario.request()
+    request = dataclasses.replace(request, forget=_SealedData(len(request.forget)))
+    original = backdoor_scenario.original()
+    result = obliviate.get_method("federated", name)(post_rounds=0).unlearn(original, request)
+    assert result.info["ascent_steps"] >= 1 and result.info["ascent_seconds"] > 0
+    assert any(not torch.equal(a, b) for a, b in zip(result.model.parameters(), original.parameters()))

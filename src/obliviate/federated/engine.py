@@ -179,6 +179,7 @@ class FederationOutcome:
     aggregate_seconds: list[float] = field(default_factory=list)
     record_seconds: list[float] = field(default_factory=list)
     record_bytes: list[int] = field(default_factory=list)
+    ascent_steps: int = 0
 
     def info(self) -> dict[str, float]:
         """Flat timing summary for ``UnlearningResult.info``: ``compute_seconds`` (clients,
@@ -193,6 +194,7 @@ class FederationOutcome:
             "client_seconds": float(self.client_seconds),
             "server_seconds": float(server),
             "messaging_seconds": float(max(0.0, rounds - compute - server)),
+            **({"ascent_steps": float(self.ascent_steps)} if self.ascent_steps else {}),
         }
 
 
@@ -226,6 +228,7 @@ def read_outcome(plan: FederationPlan, seconds: float) -> FederationOutcome:
         aggregate_seconds=[float(x) for x in summary.get("aggregate_seconds", [])],
         record_seconds=[float(x) for x in summary.get("record_seconds", [])],
         record_bytes=[int(x) for x in summary.get("record_bytes", [])],
+        ascent_steps=int(summary.get("ascent_steps", 0)),
     )
 
 

@@ -107,6 +107,18 @@ def train(msg: Message, context: Context) -> Message:
     seed_everything(seed)
     training = job["training"]
     started = time.perf_counter()
+    if training.get("objective") == "ascent":
+        history = _ascend(model, data, training, seed)
+        metrics = MetricRecord(
+            {
+                "num-examples": len(data),
+                "partition-id": client,
+                "train-loss": float(history["last_loss"]),
+                "compute-seconds": time.perf_counter() - started,
+                "ascent-steps": int(history["steps"]),
+            }
+        )
+        return Message(RecordDict({"arrays": ArrayRecord(model.state_dict()), "metrics": metrics}), reply_to=msg)
     steps = training.get("steps")
     epochs = int(training["epochs"])
     if steps:
@@ -135,6 +147,59 @@ def train(msg: Message, context: Context) -> Message:
 
 
 # -- server -------------------------------------------------------------------------------
+class _FloorReached(Exception):
+    """Raised after the ascent step that brings the shard's accuracy to the floor."""
+
+
+def _ascend(model: torch.nn.Module, data, training: dict, seed: int) -> dict[str, float]:
+    """The leaving client's own gradient ascent on its shard, from the weights it received.
+
+    ``training``: ``lr``, ``optimizer``, ``batch_size``, ``epochs`` and optionally
+    ``max_steps`` (NegGrad), ``radius`` (PGA, Halimi et al. 2022: after every step the
+    parameters are projected back into the ball of that radius around the received
+    weights, which the server built as the reference model) and ``floor`` with
+    ``check_size`` (stop once the accuracy on a seeded sample of the shard is at most
+    ``floor``).
+    """
+    from torch.nn.utils import parameters_to_vector, vector_to_parameters
+    from torch.utils.data import TensorDataset
+
+    from obliviate.core.training import accuracy
+
+    center = parameters_to_vector(model.parameters()).detach().clone()
+    radius = training.get("radius")
+    floor = training.get("floor")
+    check = None
+    if floor is not None:
+        picked = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[: int(training.get("check_size", 256))]
+        check = TensorDataset(*(t[picked] for t in data.tensors))
+    steps = {"n": 0}
+
+    def after_step(net: torch.nn.Module) -> None:
+        steps["n"] += 1
+        if radius is not None:
+            with torch.no_grad():
+                offset = parameters_to_vector(net.parameters()) - center
+                length = float(torch.linalg.vector_norm(offset))
+                if length > float(radius):
+                    vector_to_parameters(center + offset * (float(radius) / length), net.parameters())
+        if check is not None and accuracy(net, check) <= float(floor):
+            raise _FloorReached
+
+    def ascent_loss(net: torch.nn.Module, batch: tuple) -> torch.Tensor:
+        return -torch.nn.functional.cross_entropy(net(batch[0]), batch[1])
+
+    history = {"last_loss": float("nan")}
+    try:
+        history = fit(model, data, loss_fn=ascent_loss, epochs=int(training["epochs"]),
+                      max_steps=int(training["max_steps"]) if training.get("max_steps") else None,
+                      lr=float(training["lr"]), optimizer=str(training["optimizer"]),
+                      batch_size=int(training["batch_size"]), seed=seed, after_step=after_step)
+    except _FloorReached:
+        model.eval()
+    return {"last_loss": float(history.get("last_loss", float("nan"))), "steps": steps["n"]}
+
+
 def weighted_average(states: dict[int, dict[str, torch.Tensor]], weights: dict[int, float]) -> dict[str, torch.Tensor]:
     """``sum_k p_k state_k`` with ``p_k = weights_k / sum weights``, in float64, in client order.
 
@@ -170,6 +235,7 @@ class ClientFedAvg(FedAvg):
         self.compute_seconds: list[float] = []
         self.client_seconds = 0.0
         self.server_seconds: list[float] = []
+        self.ascent_steps = 0
         self._sent: dict[str, torch.Tensor] = {}
         self._round_start = 0.0
 
@@ -197,6 +263,8 @@ class ClientFedAvg(FedAvg):
             examples[client] = int(metrics["num-examples"])
             compute[client] = float(metrics["compute-seconds"])
             losses[client] = float(metrics["train-loss"])
+            if "ascent-steps" in metrics:
+                self.ascent_steps += int(metrics["ascent-steps"])
         missing = sorted(set(self.participants) - set(states))
         if missing:
             raise FederationError(f"clients {missing} did not reply in round {server_round}")
@@ -355,6 +423,7 @@ def serve(grid: Grid, plan: FederationPlan, nodes: dict[int, int] | None = None)
         "compute_seconds": strategy.compute_seconds,
         "client_seconds": strategy.client_seconds,
         "aggregate_seconds": strategy.server_seconds,
+        "ascent_steps": strategy.ascent_steps,
         "record_seconds": list(strategy.recorder.seconds_per_round) if strategy.recorder else [],
         "record_bytes": list(strategy.recorder.bytes_per_round) if strategy.recorder else [],
     }

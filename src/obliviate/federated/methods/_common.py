@@ -30,3 +30,23 @@ def rounds_on_retained(
         **extra,
     )
     return adopt(model, outcome)
+
+
+def ascent_on_leaving_clients(
+    model: nn.Module, federation, *, seed: int, ascent: dict
+) -> dict[str, float]:
+    """Gradient ascent run by the leaving clients on their own nodes (one Flower round of
+    ``train`` messages with ``objective="ascent"``, see ``flower_app._ascend``), starting
+    from ``model``'s weights; several leaving clients' results are averaged (FedAvg
+    weights). The server never reads their data. Loads the result into ``model`` and
+    returns the run's timings, with ``ascent_seconds`` = the leaving clients' compute."""
+    outcome = federation.run(
+        participants=list(federation.forget_clients),
+        rounds=1,
+        initial_state=state_copy(model),
+        seed=seed,
+        training={"objective": "ascent", **ascent},
+    )
+    info = adopt(model, outcome)
+    return {"ascent_seconds": info["compute_seconds"], "ascent_flower_seconds": info["flower_seconds"],
+            "ascent_messaging_seconds": info["messaging_seconds"], "ascent_steps": info.get("ascent_steps", 0.0)}

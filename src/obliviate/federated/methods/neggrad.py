@@ -4,26 +4,18 @@ The leaving clients maximise their own loss, ``L(w) = -CE(forget batch; w)``, st
 from the global model (the basic "negative gradient" baseline; Halimi et al., 2022 add a
 constraint, see ``pga``). Unbounded ascent soon destroys the model, so it runs for a few
 steps only; ``post_rounds`` FedAvg rounds on the remaining clients (through Flower) can
-then repair the damage. The ascent itself is local to the leaving clients: it does not
-need the federation, only their data.
+then repair the damage. The ascent runs on the leaving clients' own nodes (a Flower
+message to each), so the server never reads their data; ``info["ascent_seconds"]`` is
+their compute.
 """
 
 from __future__ import annotations
 
-from torch import nn
-
 from obliviate.core.contracts import Unlearner, UnlearningRequest
 from obliviate.core.params import Interval, Options
 from obliviate.core.registry import register
-from obliviate.core.timing import Stopwatch
-from obliviate.core.training import fit
 from obliviate.federated.federation import federation_of
-from obliviate.federated.methods._common import FEDERATED_KINDS, rounds_on_retained
-
-
-def ascent_loss(model: nn.Module, batch: tuple):
-    """``-CE``: maximise the cross-entropy on the forgotten data."""
-    return -nn.functional.cross_entropy(model(batch[0]), batch[1])
+from obliviate.federated.methods._common import FEDERATED_KINDS, ascent_on_leaving_clients, rounds_on_retained
 
 
 @register("federated", "neggrad")
@@ -56,20 +48,12 @@ class NegGrad(Unlearner):
         self.post_rounds = post_rounds
 
     def _unlearn(self, model, request: UnlearningRequest):
-        with Stopwatch() as watch:
-            history = fit(
-                model,
-                request.forget,
-                loss_fn=ascent_loss,
-                epochs=max(1, -(-self.steps * self.batch_size // max(len(request.forget), 1))),
-                max_steps=self.steps,
-                lr=self.lr,
-                optimizer=self.optimizer,
-                batch_size=self.batch_size,
-                seed=request.seed,
-            )
-        info = {"steps": float(history["steps"]), "ascent_seconds": watch.seconds}
+        federation = federation_of(request, self.name)
+        info = ascent_on_leaving_clients(model, federation, seed=request.seed, ascent={
+            "lr": self.lr, "optimizer": self.optimizer, "batch_size": self.batch_size,
+            "epochs": max(1, self.steps), "max_steps": self.steps,
+        })
+        info["steps"] = float(self.steps)
         if self.post_rounds > 0:
-            federation = federation_of(request, self.name)
             info.update(rounds_on_retained(model, federation, rounds=self.post_rounds, seed=request.seed + 3))
         return model, info

@@ -20,26 +20,25 @@ reference model, so that the result keeps what the other clients taught:
 * post-training: ``post_rounds`` FedAvg rounds on the remaining clients (through Flower),
   as in the paper, to recover utility.
 
-Several forgotten clients ascend on the union of their data, from the reference built
-without all of them. ``info`` separates the ascent time from the post-training time.
+The server builds the reference and the radius from its records; the ascent runs on the
+leaving clients' own nodes (a Flower message to each carrying the reference weights, the
+radius and the stopping floor), so the server never reads their data. Several forgotten
+clients each ascend on their own data from the reference built without all of them, and
+their results are averaged. ``info`` separates the ascent (the leaving clients' compute)
+from the reference and post-training time.
 """
 
 from __future__ import annotations
 
 import torch
-from torch import nn
-from torch.nn.utils import parameters_to_vector, vector_to_parameters
-from torch.utils.data import Subset, TensorDataset
+from torch.nn.utils import parameters_to_vector
 
 from obliviate.core.contracts import Unlearner, UnlearningRequest
 from obliviate.core.params import NONE, Interval
 from obliviate.core.registry import register
-from obliviate.core.seeding import torch_generator
 from obliviate.core.timing import Stopwatch
-from obliviate.core.training import accuracy, fit, make_optimizer
 from obliviate.federated.federation import federation_of
-from obliviate.federated.methods._common import FEDERATED_KINDS, rounds_on_retained
-from obliviate.federated.methods.neggrad import ascent_loss
+from obliviate.federated.methods._common import FEDERATED_KINDS, ascent_on_leaving_clients, rounds_on_retained
 from obliviate.federated.models import build_from_spec, load_state_into, state_copy
 from obliviate.federated.records import FederationRecords
 
@@ -62,10 +61,6 @@ def reference_state(
     for key in records.keys:
         state[key] = (state[key].double() + shift[key]).to(state[key].dtype)
     return state
-
-
-class _FloorReached(Exception):
-    """Raised after the step that brings the forgotten data's accuracy to the floor."""
 
 
 @register("federated", "pga")
@@ -122,7 +117,7 @@ class PGA(Unlearner):
 
     def _unlearn(self, model, request: UnlearningRequest):
         federation = federation_of(request, self.name)
-        with Stopwatch() as watch:
+        with Stopwatch() as watch:  # the server's part: reference model and radius
             records = federation.records()
             load_state_into(model, reference_state(state_copy(model), records, federation.forget_clients))
             center = parameters_to_vector(model.parameters()).detach().clone()
@@ -135,43 +130,12 @@ class PGA(Unlearner):
                     for i in range(self.random_models)
                 ]
             radius = float(self.radius_scale * torch.stack(distances).mean().detach())
-
-            def project(net: nn.Module) -> None:
-                with torch.no_grad():
-                    flat = parameters_to_vector(net.parameters())
-                    offset = flat - center
-                    length = float(torch.linalg.vector_norm(offset))
-                    if length > radius:
-                        vector_to_parameters(center + offset * (radius / length), net.parameters())
-
-            floor = self.stop_accuracy if self.stop_accuracy is not None else 1.0 / (request.num_classes or 10)
-            progress = {"steps": 0}
-            # The stopping test runs after every step: on a fixed sample, not all the data.
-            picked = torch.randperm(len(request.forget), generator=torch_generator(request.seed))[: self.check_size]
-            tensors = getattr(request.forget, "tensors", None)
-            check = TensorDataset(*(t[picked] for t in tensors)) if tensors else Subset(request.forget, picked.tolist())
-
-            def project_and_check(net: nn.Module) -> None:
-                project(net)
-                progress["steps"] += 1
-                if accuracy(net, check) <= floor:
-                    raise _FloorReached
-
-            optimizer = make_optimizer(model.parameters(), "sgd", lr=self.lr)
-            try:
-                fit(
-                    model,
-                    request.forget,
-                    loss_fn=ascent_loss,
-                    epochs=self.epochs,
-                    optimizer=optimizer,
-                    batch_size=self.batch_size,
-                    seed=request.seed,
-                    after_step=project_and_check,
-                )
-            except _FloorReached:
-                model.eval()
-        info = {"ascent_seconds": watch.seconds, "ascent_steps": float(progress["steps"]), "radius": radius}
+        floor = self.stop_accuracy if self.stop_accuracy is not None else 1.0 / (request.num_classes or 10)
+        info = ascent_on_leaving_clients(model, federation, seed=request.seed, ascent={
+            "lr": self.lr, "optimizer": "sgd", "batch_size": self.batch_size, "epochs": self.epochs,
+            "radius": radius, "floor": floor, "check_size": self.check_size,
+        })
+        info.update({"reference_seconds": watch.seconds, "radius": radius})
         if self.post_rounds > 0:
             info.update(rounds_on_retained(model, federation, rounds=self.post_rounds, seed=request.seed + 4))
         return model, info
