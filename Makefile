@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/synthetic.py
 	$(BIN)/python benchmarks/diffusion.py
 	$(BIN)/python benchmarks/nas.py
+	$(BIN)/python benchmarks/llm.py
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache

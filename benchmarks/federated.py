@@ -118,16 +118,16 @@ def cost_lines(report: dict[str, Any], respai: list[dict[str, Any]]) -> list[str
             continue
         seconds = _mean([r["seconds"] for r in runs])
         info = [r.get("info") or {} for r in runs]
-        client = _mean([i.get("compute_seconds", 0.0) for i in info]) or 0.0
-        server = _mean([i.get("server_seconds", 0.0) for i in info]) or 0.0
-        messaging = _mean([i.get("messaging_seconds", 0.0) for i in info]) or 0.0
-        ascent = _mean([i.get("ascent_seconds") for i in info])
-        if ascent is not None:  # PGA and NegGrad: the leaving client's own ascent (Halimi et al.)
-            client += ascent
-        if method == "conda" or not any(("compute_seconds" in i or "ascent_seconds" in i) for i in info):
-            server = seconds  # runs on the server alone
-        elif ascent is not None and not any("compute_seconds" in i for i in info):
-            server = max(0.0, seconds - ascent)
+        def part(key: str, info: list[dict[str, Any]] = info) -> float:
+            return _mean([i.get(key, 0.0) for i in info]) or 0.0
+
+        # PGA and NegGrad: the leaving clients' own ascent (a Flower round of its own) counts as
+        # clients' compute and its messaging as messaging; PGA's reference model is server work.
+        client = part("compute_seconds") + part("ascent_seconds")
+        messaging = part("messaging_seconds") + part("ascent_messaging_seconds")
+        server = part("server_seconds") + part("reference_seconds")
+        if not any(key in i for i in info for key in ("compute_seconds", "ascent_seconds")):
+            server = seconds  # runs on the server alone (ConDa)
 
         def ratio(value):
             if not value or not conda:

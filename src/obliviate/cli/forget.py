@@ -15,6 +15,8 @@ EPILOG = """Examples:
 
   obliviate forget --task classification --model-file model.safetensors --model cnn --dataset digits --forget class:3 --method ssd --out forgotten/
 
+  obliviate forget --task llm --model-dir my-hf-model/ --data qa.jsonl --forget ids:facts.txt --method unstar --out forgotten/
+
 Writes DIR/model.safetensors (the unlearned weights) and DIR/certificate.json (hashes of the
 weights before and after and of the forget set, the method and its parameters, the audit,
 what reproduces the request). Both land or neither; nothing is overwritten without --force.
@@ -23,7 +25,10 @@ Check them later with `obliviate verify DIR/certificate.json --model DIR/model.s
 
 @catch_user_errors
 def forget(
-    model_file: Path = typer.Option(..., "--model-file", help="The trained model's weights (safetensors)."),
+    model_file: Path | None = typer.Option(None, "--model-file", help="The trained model's weights (safetensors)."),
+    model_dir: Path | None = typer.Option(
+        None, "--model-dir", help="LLM: a local Hugging Face causal-LM folder (model + tokenizer) instead of --model-file."
+    ),
     forget_spec: str = typer.Option(
         ..., "--forget", help="What to forget: ids:FILE (values of your id column), class:3, random:0.1, ..."
     ),
@@ -75,6 +80,11 @@ def forget(
                                data=data, data_fields=fields)
     if ids_of is not None:
         options["ids_of"] = ids_of
+    if model_dir is not None:
+        options["model_dir"] = str(model_dir)
+        model_file = model_file or model_dir / "model.safetensors"
+    if model_file is None:
+        fail("give --model-file (saved weights) or, for --task llm, --model-dir (a Hugging Face model folder)")
     outcome = forget_saved_model(
         task,
         model_file=model_file,
