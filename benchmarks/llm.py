@@ -121,7 +121,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="20 entities, 1 seed, 5 epochs (a smoke run)")
     parser.add_argument("--tofu", action="store_true", help="also run on TOFU (needs $OBLIVIATE_DATA_DIR)")
     parser.add_argument("--tofu-epochs", type=int, default=3)
+    parser.add_argument("--render", action="store_true", help="rewrite llm.md from llm.json (no runs)")
+    parser.add_argument("--tofu-only", action="store_true",
+                        help="run only the TOFU section and add it to the sections already in llm.json")
     args = parser.parse_args(argv)
+    if args.render:
+        saved = json.loads((RESULTS / "llm.json").read_text())
+        torch.set_num_threads(int(saved.get("torch_threads", 1)))
+        for section in saved["sections"]:
+            section["summary"] = summarise(section["runs"])
+        print(write(saved["sections"], saved["sections"][0]["seeds"], time.perf_counter() - saved["seconds"]))
+        return 0
     torch.set_num_threads(1)
     seeds = [0] if args.quick else list(range(args.seeds))
     corpus = ({"entities": 20, "attributes": 3, "epochs": 5} if args.quick
@@ -129,7 +139,15 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     log = lambda text: print(f"[{time.perf_counter() - started:6.0f} s] {text}", file=sys.stderr, flush=True)  # noqa: E731
     sections: list[dict] = []
-    for forget in FORGETS:
+    if args.tofu_only:
+        saved = json.loads((RESULTS / "llm.json").read_text())
+        sections = [x for x in saved["sections"] if "TOFU" not in x["forget"]]
+        for section in sections:  # the JSON's summaries lost their row order; the runs keep it
+            section["summary"] = summarise(section["runs"])
+        started -= float(saved.get("seconds", 0.0))  # "s in all" keeps counting the sections kept
+        seeds = sections[0]["seeds"] if sections else seeds
+        args.tofu = True
+    for forget in () if args.tofu_only else FORGETS:
         rows = run_config({**corpus, "forget": forget}, seeds, VARIANTS, log)
         sections.append({"forget": forget, "options": corpus, "seeds": seeds, "runs": rows, "summary": summarise(rows)})
         write(sections, seeds, started)
