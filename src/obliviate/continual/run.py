@@ -24,6 +24,7 @@ from obliviate.continual.scenario import (
     DEFAULT_EPOCHS,
     step_positions,
     stream_data,
+    stream_metadata,
     stream_network,
 )
 from obliviate.continual.state import Buffer, StreamState, load_stream_state, save_stream_state
@@ -124,9 +125,7 @@ def run_stream(
             stop = k + 1
             rows.extend(engine.run(network, state, ops, data, step_ids, "cl", settings, seed, factory, stop=stop))
             outcome.applied.append(str(op))
-            meta = {"stream": ",".join(str(o) for o in ops), "dataset": data.name,
-                    "n_train": len(data.y_train), "data_sha256": data.digest, "rows": rows, "seed": seed}
-            save_stream_state(target, network, state, metadata=meta)
+            save_stream_state(target, network, state, metadata={**stream_metadata(ops, data, rows), "seed": seed})
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix_str(str(op))

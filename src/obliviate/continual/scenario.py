@@ -179,9 +179,7 @@ class ContinualScenario:
 
     def stream_metadata(self, rows: list[list[float]]) -> dict[str, Any]:
         """What a stream-state file records about its stream and data."""
-        return {"stream": ",".join(str(op) for op in self.ops), "dataset": self.data.name,
-                "n_train": len(self.data.y_train), "data_sha256": self.data.digest,
-                "rows": [[float(v) for v in r] for r in rows]}
+        return stream_metadata(self.ops, self.data, rows)
 
     def new_model(self) -> nn.Module:
         """A freshly initialised network (seeded)."""
@@ -276,6 +274,13 @@ class ContinualScenario:
                                          forget_probs, seed=self.seed)
         metrics["mia_auc"] = membership_auc(forget_probs, forget_labels, test_probs, data.y_test, seed=self.seed)
         return metrics
+
+
+def stream_metadata(ops: Any, data: ClassificationData, rows: list[list[float]]) -> dict[str, Any]:
+    """What a stream-state file records: the stream, the data it learns from (name, size,
+    digest) and the accuracy rows so far (one per applied operation)."""
+    return {"stream": ",".join(str(op) for op in ops), "dataset": data.name, "n_train": len(data.y_train),
+            "data_sha256": data.digest, "rows": [[float(v) for v in r] for r in rows]}
 
 
 def stream_network(model: Any, factory: Callable[[], nn.Module] | None, data: ClassificationData,
