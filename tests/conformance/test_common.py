@@ -14,6 +14,7 @@ import pytest
 import torch
 
 import obliviate
+from contract_checks import invalid_value, snapshot, states_identical
 from obliviate.core.contracts import Unlearner, UnlearningRequest, UnlearningResult
 from obliviate.core.errors import InvalidParameterError, InvalidRequestError
 from obliviate.core.training import accuracy
@@ -30,28 +31,9 @@ FALLS_SHORT_ON_DIGITS = {
     ),
 }
 
-# Values tried, in order, when looking for one that a constraints table rejects.
-INVALID_CANDIDATES = (-1, -0.5, 0, 0.0, 1.5, 2.5, 10**9, "invalid")
-
 
 def make(name: str, **params) -> Unlearner:
     return obliviate.get_method(TASK, name)(**params)
-
-
-def snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {key: value.detach().clone() for key, value in model.state_dict().items()}
-
-
-def states_identical(left: dict[str, torch.Tensor], right: dict[str, torch.Tensor]) -> bool:
-    return left.keys() == right.keys() and all(torch.equal(left[key], right[key]) for key in left)
-
-
-def invalid_value(constraints: list):
-    """The first candidate that no constraint of a parameter accepts."""
-    for candidate in INVALID_CANDIDATES:
-        if not any(constraint.accepts(candidate) for constraint in constraints):
-            return candidate
-    raise AssertionError(f"no candidate value is rejected by {constraints}")
 
 
 def parameter_cases() -> list:

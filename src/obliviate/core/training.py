@@ -95,6 +95,7 @@ def fit(
     desc: str = "training",
     params: Iterable[torch.nn.Parameter] | None = None,
     after_step: Callable[[nn.Module], None] | None = None,
+    backward: Callable[[torch.Tensor], None] | None = None,
 ) -> dict[str, Any]:
     """Train ``model`` in place by minimising ``loss_fn`` over ``data``.
 
@@ -111,6 +112,8 @@ def fit(
         progress: show a tqdm progress bar.
         params: the parameters to optimise (default: all of ``model``'s).
         after_step: called with the model after each step (e.g. a projection).
+        backward: computes the gradients of a step's loss (default ``loss.backward()``;
+            e.g. ``accelerate.Accelerator.backward``, which scales mixed-precision losses).
 
     Returns:
         ``{"steps": int, "last_loss": float, "epoch_losses": [float, ...]}``.
@@ -137,7 +140,10 @@ def fit(
                 batch = to_device(batch, device)
                 opt.zero_grad(set_to_none=True)
                 loss = loss_fn(model, batch)
-                loss.backward()
+                if backward is None:
+                    loss.backward()
+                else:
+                    backward(loss)
                 opt.step()
                 if after_step is not None:
                     after_step(model)

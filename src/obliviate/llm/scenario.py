@@ -40,7 +40,7 @@ from obliviate.core.cache import cache_path, train_or_load
 from obliviate.core.checkpoint import config_hash, load_state
 from obliviate.core.contracts import UnlearningRequest
 from obliviate.core.errors import DataError, InvalidRequestError
-from obliviate.core.training import default_device, fit
+from obliviate.core.training import default_device
 from obliviate.data.forget import ForgetSpec
 from obliviate.llm.corpus import (
     FactCorpus,
@@ -76,6 +76,7 @@ from obliviate.llm.models import (
     score_pairs,
     train_tokenizer,
 )
+from obliviate.llm.training import lm_fit
 
 RETAIN_SAMPLE = 150
 RELEARN_LR = 1e-3
@@ -291,7 +292,7 @@ class LLMScenario:
             return model
 
         def train(net: nn.Module) -> None:
-            fit(
+            lm_fit(
                 net,
                 PairBatches(self.tokenizer, [i.question for i in items], [i.answer for i in items],
                             batch_size=self.recipe["batch_size"], seed=self.seed, max_length=self.recipe["max_length"]),
@@ -442,7 +443,7 @@ class LLMScenario:
             return math.nan
         probe_model = copy.deepcopy(model)
         with torch.random.fork_rng(devices=[]):
-            fit(probe_model, PairBatches(self.tokenizer, [i.question for i in train], [i.answer for i in train],
+            lm_fit(probe_model, PairBatches(self.tokenizer, [i.question for i in train], [i.answer for i in train],
                                          batch_size=16, seed=self.seed, max_length=self.recipe["max_length"]),
                 loss_fn=lm_loss, epochs=self.relearn_steps, max_steps=self.relearn_steps, lr=RELEARN_LR,
                 optimizer="adamw", seed=self.seed)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from obliviate.core.contracts import Unlearner, UnlearningRequest
 from obliviate.core.params import Interval
 from obliviate.core.registry import register
-from obliviate.core.training import fit
 from obliviate.llm.methods._common import LLM_KINDS, Cycled, batches, check_llm
 from obliviate.llm.models import lm_loss
+from obliviate.llm.training import lm_fit
 
 
 @register("llm", "grad_ascent")
@@ -40,6 +40,6 @@ class GradAscent(Unlearner):
     def _unlearn(self, model, request: UnlearningRequest):
         tokenizer = check_llm(model, request, "llm/grad_ascent")
         forget = batches(tokenizer, request.forget, request, batch_size=self.batch_size, seed=request.seed)
-        history = fit(model, Cycled(self.steps, forget), loss_fn=lambda net, b: -lm_loss(net, b), epochs=1,
+        history = lm_fit(model, Cycled(self.steps, forget), loss_fn=lambda net, b: -lm_loss(net, b), epochs=1,
                       lr=self.lr, optimizer="adamw", seed=request.seed)
         return model, {"steps": history["steps"]}

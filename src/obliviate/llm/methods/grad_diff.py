@@ -15,9 +15,9 @@ import torch
 from obliviate.core.contracts import Unlearner, UnlearningRequest
 from obliviate.core.params import Interval, Options
 from obliviate.core.registry import register
-from obliviate.core.training import fit
 from obliviate.llm.methods._common import LLM_KINDS, Cycled, batches, check_llm
 from obliviate.llm.models import IGNORE, lm_loss
+from obliviate.llm.training import lm_fit
 
 
 def retain_kl(model, reference, batch) -> torch.Tensor:
@@ -72,6 +72,6 @@ class GradDiff(Unlearner):
             keep = retain_kl(net, reference, retain_batch) if reference is not None else lm_loss(net, retain_batch)
             return -lm_loss(net, forget_batch) + weight * keep
 
-        history = fit(model, Cycled(self.steps, forget, retain), loss_fn=loss_fn, epochs=1, lr=self.lr,
+        history = lm_fit(model, Cycled(self.steps, forget, retain), loss_fn=loss_fn, epochs=1, lr=self.lr,
                       optimizer="adamw", seed=request.seed)
         return model, {"steps": history["steps"]}

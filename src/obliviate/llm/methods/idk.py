@@ -9,10 +9,10 @@ from __future__ import annotations
 from obliviate.core.contracts import Unlearner, UnlearningRequest
 from obliviate.core.params import InstanceOf, Interval
 from obliviate.core.registry import register
-from obliviate.core.training import fit
 from obliviate.llm.corpus import IDK_ANSWER
 from obliviate.llm.methods._common import LLM_KINDS, Cycled, batches, check_llm
 from obliviate.llm.models import lm_loss
+from obliviate.llm.training import lm_fit
 
 
 @register("llm", "idk")
@@ -50,7 +50,7 @@ class IDK(Unlearner):
                          answers=[self.answer] * len(request.forget))
         retain = batches(tokenizer, request.retain, request, batch_size=self.batch_size, seed=request.seed + 1)
         weight = float(self.retain_weight)
-        history = fit(
+        history = lm_fit(
             model, Cycled(self.steps, forget, retain),
             loss_fn=lambda net, b: lm_loss(net, b[:3]) + weight * lm_loss(net, b[3:]),
             epochs=1, lr=self.lr, optimizer="adamw", seed=request.seed,

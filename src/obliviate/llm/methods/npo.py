@@ -17,9 +17,9 @@ import torch
 from obliviate.core.contracts import Unlearner, UnlearningRequest
 from obliviate.core.params import Interval
 from obliviate.core.registry import register
-from obliviate.core.training import fit
 from obliviate.llm.methods._common import LLM_KINDS, Cycled, batches, check_llm
 from obliviate.llm.models import lm_loss, token_logprobs
+from obliviate.llm.training import lm_fit
 
 
 def sequence_logprob(model, batch) -> torch.Tensor:
@@ -76,6 +76,6 @@ class NPO(Unlearner):
                 loss = loss + weight * lm_loss(net, batch[3:])
             return loss
 
-        history = fit(model, Cycled(self.steps, *streams), loss_fn=loss_fn, epochs=1, lr=self.lr,
+        history = lm_fit(model, Cycled(self.steps, *streams), loss_fn=loss_fn, epochs=1, lr=self.lr,
                       optimizer="adamw", seed=request.seed)
         return model, {"steps": history["steps"]}

@@ -10,9 +10,10 @@ from __future__ import annotations
 from obliviate.core.contracts import Unlearner, UnlearningRequest
 from obliviate.core.params import NONE, Interval
 from obliviate.core.registry import register
-from obliviate.core.training import fit, fresh_model
+from obliviate.core.training import fresh_model
 from obliviate.llm.methods._common import LLM_KINDS, batches, check_llm, training
 from obliviate.llm.models import fresh_like, lm_loss
+from obliviate.llm.training import lm_fit
 
 
 @register("llm", "retrain")
@@ -40,7 +41,7 @@ class Retrain(Unlearner):
         recipe = training(request)
         factory = request.model_factory or (lambda: fresh_like(model))
         network = fresh_model(model, seed=request.seed, factory=factory)
-        history = fit(
+        history = lm_fit(
             network,
             batches(tokenizer, request.retain, request, batch_size=recipe["batch_size"], seed=request.seed),
             loss_fn=lm_loss,

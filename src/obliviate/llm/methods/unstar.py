@@ -34,11 +34,11 @@ import numpy as np
 from obliviate.core.contracts import Unlearner, UnlearningRequest
 from obliviate.core.params import InstanceOf, Interval
 from obliviate.core.registry import register
-from obliviate.core.training import fit
 from obliviate.llm.corpus import QAItem
 from obliviate.llm.generators import TemplateGenerator
 from obliviate.llm.methods._common import LLM_KINDS, Cycled, batches, check_llm, still_produced, training
 from obliviate.llm.models import lm_loss
+from obliviate.llm.training import lm_fit
 
 
 def anti_sample_unlearning(
@@ -82,7 +82,7 @@ def anti_sample_unlearning(
                            questions=list(built), answers=list(built.values()))]
         if replay and hard:
             streams.append(batches(tokenizer, hard, request, batch_size=batch_size, seed=request.seed + 7 + round_index))
-        history = fit(
+        history = lm_fit(
             model, Cycled(steps_per_round, *streams),
             loss_fn=lambda net, b: sum(lm_loss(net, b[i : i + 3]) for i in range(0, len(b), 3)),
             epochs=1, lr=lr, optimizer="adamw", seed=request.seed + round_index,
