@@ -9,8 +9,11 @@ every method: test accuracy, accuracy on the retained and forgotten clients' dat
 backdoor attack success, and a sorted-softmax membership attack.
 
 The ConDa paper claims it is at least 100x faster than the nearest state-of-the-art
-method. The scaling part times ``conda``, ``pga``, ``federaser`` and ``retrain`` in one
-run at 10, 50 and 100 clients and reports each one's time over ConDa's. Times of the
+method. With ``--clients 10 50 ...`` the cost part also times ``conda``, ``pga``,
+``federaser`` and ``retrain`` at the larger sizes on digits and reports each one's time over
+ConDa's; digits is too small for federations of 50 or more clients to converge, so the
+study of quality and cost as the federation grows is ``benchmarks/federated_scaling.py``
+(MNIST, converged federations, 3 seeds). Times of the
 Flower-based methods include Flower's messaging; the clients' own compute (the longest
 client per round, summed over rounds) is reported beside them, and for PGA the ascent
 alone (without its FedAvg post-training round). The one-off start of Ray and of the
@@ -243,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", default="digits", choices=["digits", "mnist"])
     parser.add_argument("--seeds", type=int, default=3, help="seeds of the 10-client quality bench")
     parser.add_argument("--scale-seeds", type=int, default=1, help="seeds at 50 and 100 clients")
-    parser.add_argument("--clients", type=int, nargs="+", default=[10, 50, 100])
+    parser.add_argument("--clients", type=int, nargs="+", default=[10],
+                        help="federation sizes (the first gets the quality bench); see federated_scaling.py")
     parser.add_argument(
         "--mnist-seeds", type=int, default=1,
         help="seeds of an extra 10-client MNIST quality bench (needs $OBLIVIATE_DATA_DIR; 0 skips it)",

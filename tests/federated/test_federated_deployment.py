@@ -1,14 +1,22 @@
 """The same ServerApp and ClientApp on Flower's deployment engine: a SuperLink and two
-SuperNodes started as real processes on 127.0.0.1, then stopped."""
+SuperNodes started as real processes on 127.0.0.1, then stopped; every node keeps only its
+own shard, named by its node config."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from types import SimpleNamespace
 
+import pytest
 import torch
 
+from obliviate.core.errors import DataError
 from obliviate.federated import FederatedScenario
-from obliviate.federated.deploy import descendants
+from obliviate.federated.data import SHARD_PATTERN, read_shard
+from obliviate.federated.deploy import descendants, provision_node_data
+from obliviate.federated.engine import FederationError, FederationPlan
+from obliviate.federated.flower_app import _shard_dir
 from obliviate.federated.models import state_copy
 
 
@@ -23,3 +31,22 @@ def test_deployment_engine_gives_the_simulation_result_and_leaves_no_process():
     for name, value in simulated.state.items():
         assert torch.equal(deployed.state[name], value), name
     assert deployed.round_seconds and deployed.compute_seconds[0] > 0
+
+
+def test_every_node_gets_a_folder_holding_only_its_own_shard(tmp_path):
+    scenario = FederatedScenario(dataset="digits", clients=3, forget="client:0", model="mlp", rounds=1, seed=0)
+    plan = FederationPlan(mode="fedavg", num_clients=3, participants=[0, 1, 2], rounds=1, model={}, training={},
+                          seed=0, shard_dir=str(scenario.shard_dir), initial="", output="", summary="")
+    folders = provision_node_data(plan, tmp_path / "nodes")
+    for client, folder in folders.items():
+        assert [p.name for p in folder.iterdir()] == [SHARD_PATTERN.format(client)]
+        assert torch.equal(read_shard(folder, client).tensors[1], scenario.client_data(client).tensors[1])
+    with pytest.raises(DataError, match="client 0's shard"):
+        provision_node_data(dataclasses.replace(plan, shard_dir=str(tmp_path / "elsewhere")), tmp_path / "more")
+
+
+def test_a_node_that_does_not_know_where_its_data_is_says_how_to_start_it():
+    node = SimpleNamespace(node_config={"partition-id": 0, "num-partitions": 2})
+    with pytest.raises(FederationError, match="shard-dir="):
+        _shard_dir(node, {"model": {}, "training": {}, "seed": 0})
+    assert _shard_dir(SimpleNamespace(node_config={"shard-dir": "/data/mine"}), {"shard_dir": "/server/path"}) == "/data/mine"

@@ -4,10 +4,12 @@ processes on 127.0.0.1.
 :func:`run_deployed` runs the same plan, ``ServerApp`` logic and ``ClientApp`` as the
 simulation (:mod:`obliviate.federated.flower_app`), but the way Flower runs across
 machines: it starts one ``flower-superlink`` and one ``flower-supernode`` per client
-(``--node-config "partition-id=K num-partitions=N"``), writes a Flower App folder whose
+(``--node-config "partition-id=K num-partitions=N shard-dir=DIR"``, where ``DIR`` is a
+folder of that node's own holding only its shard), writes a Flower App folder whose
 ``pyproject.toml`` points at :data:`~obliviate.federated.flower_app.server_app` and
 :data:`~obliviate.federated.flower_app.client_app`, submits it with ``flwr run`` (run
-config ``plan`` = the plan's JSON path), and stops every process it started, and what
+config ``plan-json`` = the plan itself, base64-encoded JSON; the clients then get the model
+recipe, training recipe, seed and weights by Flower messages), and stops every process it started, and what
 those started, by PID. The Flower settings are those of
 :func:`~obliviate.federated.engine.child_environment`, with a private ``FLWR_HOME``.
 
@@ -18,6 +20,8 @@ shard-dir=/path/to/shards"`` next to each client's shard, and submit with ``flwr
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import os
 import shutil
 import signal
@@ -28,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from obliviate.core.checkpoint import atomic_write_text
-from obliviate.core.errors import InvalidRequestError, require_extra
+from obliviate.core.errors import DataError, InvalidRequestError, require_extra
+from obliviate.federated.data import SHARD_PATTERN
 from obliviate.federated.engine import (
     FederationError,
     FederationOutcome,
@@ -62,7 +67,28 @@ clientapp = "obliviate.federated.flower_app:client_app"
 
 [tool.flwr.app.config]
 plan = ""
+plan-json = ""
 """
+
+
+def provision_node_data(plan: FederationPlan, root: Path) -> dict[int, Path]:
+    """One folder per client under ``root`` holding a copy of only that client's shard
+    (what the client's own machine would hold); returns client id -> folder.
+
+    Raises:
+        DataError: when a participant's shard is missing from ``plan.shard_dir``.
+    """
+    folders = {}
+    for client in range(plan.num_clients):
+        folder = root / f"node-{client:04d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        source = Path(plan.shard_dir) / SHARD_PATTERN.format(client)
+        if source.is_file():
+            shutil.copy2(source, folder / source.name)
+        elif client in plan.participants:
+            raise DataError(f"client {client}'s shard '{source}' is missing; write the shards before deploying")
+        folders[client] = folder
+    return folders
 
 
 def write_flower_app(folder: str | os.PathLike) -> Path:
@@ -170,7 +196,12 @@ def run_deployed(plan: FederationPlan, initial_state: dict[str, Any], *, timeout
     processes: list[subprocess.Popen] = []
     leftovers: list[int] = []
     try:
-        plan_path = write_plan_inputs(plan, initial_state)
+        # Every SuperNode gets a folder of its own holding only its own shard, named in its
+        # node config; the job the server sends names no data path.
+        node_dirs = provision_node_data(plan, work / "nodes")
+        plan = dataclasses.replace(plan, shard_dir="")
+        write_plan_inputs(plan, initial_state)
+        encoded = base64.b64encode(plan.to_json().encode()).decode()
         home = work / "flwr-home"
         home.mkdir()
         port = _free_port()
@@ -210,7 +241,7 @@ def run_deployed(plan: FederationPlan, initial_state: dict[str, Any], *, timeout
                         "--port",
                         str(_free_port()),
                         "--node-config",
-                        f"partition-id={client} num-partitions={plan.num_clients}",
+                        f'partition-id={client} num-partitions={plan.num_clients} shard-dir="{node_dirs[client]}"',
                     ],
                     env,
                     work / f"supernode-{client}.log",
@@ -222,7 +253,7 @@ def run_deployed(plan: FederationPlan, initial_state: dict[str, Any], *, timeout
             str(app),
             CONNECTION,
             "--run-config",
-            f'plan="{plan_path}"',
+            f'plan-json="{encoded}"',
             "--stream",
         ]
         deadline = time.monotonic() + timeout

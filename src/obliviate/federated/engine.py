@@ -408,8 +408,9 @@ def stop_ray_session() -> None:
 class _Job:
     """One plan waiting for, or served by, the federation service."""
 
-    def __init__(self, plan: FederationPlan | None):
+    def __init__(self, plan: FederationPlan | None, initial_state: dict[str, Any] | None = None):
         self.plan = plan
+        self.initial_state = initial_state
         self.done = threading.Event()
         self.error: BaseException | None = None
 
@@ -507,13 +508,13 @@ class FederationService:
                 job.error = reason
             job.done.set()
 
-    def submit(self, plan: FederationPlan) -> None:
-        """Serve ``plan`` and wait for it.
+    def submit(self, plan: FederationPlan, initial_state: dict[str, Any] | None = None) -> None:
+        """Serve ``plan`` (from ``initial_state``, default the plan's ``initial`` file) and wait for it.
 
         Raises:
             FederationError: when the plan fails or the simulation stops.
         """
-        job = _Job(plan)
+        job = _Job(plan, initial_state)
         self.jobs.put(job)
         while not job.done.wait(0.5):
             if self.stopped.is_set():
@@ -598,10 +599,9 @@ def run_federation(plan: FederationPlan, initial_state: dict[str, Any]) -> Feder
     plan.check()
     with _SERVICE_LOCK:
         service = federation_service(plan.num_clients)
-        write_plan_inputs(plan, initial_state)
         for stale in (plan.output, plan.summary):
             Path(stale).unlink(missing_ok=True)
         started = time.perf_counter()
-        service.submit(plan)
+        service.submit(plan, {k: v.detach().clone() for k, v in initial_state.items()})
         seconds = time.perf_counter() - started
     return read_outcome(plan, seconds)

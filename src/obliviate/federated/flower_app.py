@@ -10,7 +10,8 @@ The same objects run on both Flower engines:
   serves with :func:`serve` the plan named by the run config key ``plan``.
 
 Client side: a node's ``partition-id`` (node config) is its client id. On a ``train``
-message it loads its shard, builds the network from the model spec, loads the global
+message it loads its shard from the folder its node config names (``shard-dir``; the
+simulation's virtual nodes, which have no node config of their own, get it in the job), builds the network from the model spec, loads the global
 weights, trains locally with :func:`obliviate.core.training.fit` (seeded by seed, round
 and client id) and replies with its weights, its number of examples and its compute time.
 A ``query`` message returns the client id, so that the server can map nodes to clients.
@@ -23,6 +24,7 @@ calibrated rounds (Liu et al., IWQoS 2021) in mode ``federaser``.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -67,6 +69,19 @@ def _client_id(context: Context) -> int:
     return int(context.node_config["partition-id"])
 
 
+def _shard_dir(context: Context, job: dict) -> str:
+    """Where this node keeps its data: its node config's ``shard-dir`` (deployment: every
+    SuperNode is started next to its own shard), else the folder the simulation engine names
+    in the job (its virtual nodes share one machine and have no node config of their own)."""
+    folder = context.node_config.get("shard-dir") or job.get("shard_dir")
+    if not folder:
+        raise FederationError(
+            "this SuperNode does not know where its data is: start it with --node-config "
+            "'partition-id=K shard-dir=/folder/holding/client_K.safetensors'"
+        )
+    return str(folder)
+
+
 _WARM = {"done": False}
 
 
@@ -99,8 +114,7 @@ def train(msg: Message, context: Context) -> Message:
     job = json.loads(str(msg.content["config"]["job"]))
     server_round = int(msg.content["config"]["server-round"])
     client = _client_id(context)
-    shard_dir = str(context.node_config.get("shard-dir", job["shard_dir"]))
-    data = read_shard(shard_dir, client)
+    data = read_shard(_shard_dir(context, job), client)
     model = build_from_spec(job["model"])
     load_state_into(model, msg.content["arrays"].to_torch_state_dict())
     seed = client_seed(job["seed"], server_round, client)
@@ -382,13 +396,20 @@ def discover_nodes(grid: Grid, needed: set[int], timeout: float = NODE_TIMEOUT) 
     )
 
 
-def serve(grid: Grid, plan: FederationPlan, nodes: dict[int, int] | None = None) -> None:
+def serve(grid: Grid, plan: FederationPlan, nodes: dict[int, int] | None = None,
+          initial_state: dict[str, torch.Tensor] | None = None) -> None:
     """Run one plan on a Flower grid; write the final model and the timings to the plan's paths.
+
+    The clients receive everything by Flower messages: the model recipe, the local training
+    recipe and the seed in each round's config record, the global weights in its array
+    record. Their data stays where their node keeps it (see :func:`_shard_dir`); the job
+    names a shard folder only when ``plan.shard_dir`` is set (the simulation engine).
 
     Args:
         grid: the Flower grid.
         plan: the run.
         nodes: client id -> node id, when already known (else asked of the nodes).
+        initial_state: the initial global weights (default: read from ``plan.initial``).
 
     Raises:
         FederationError: when a participant has no node or a client fails.
@@ -397,8 +418,11 @@ def serve(grid: Grid, plan: FederationPlan, nodes: dict[int, int] | None = None)
     started = time.perf_counter()
     if nodes is None or not set(plan.participants) <= set(nodes):
         nodes = discover_nodes(grid, set(plan.participants))
-    initial_state, _ = load_state(plan.initial)
-    job = {"model": plan.model, "training": plan.training, "seed": plan.seed, "shard_dir": plan.shard_dir}
+    if initial_state is None:
+        initial_state, _ = load_state(plan.initial)
+    job = {"model": plan.model, "training": plan.training, "seed": plan.seed}
+    if plan.shard_dir:
+        job["shard_dir"] = plan.shard_dir
     config = ConfigRecord({"job": json.dumps(job)})
     if plan.mode == "fedavg":
         recorder = ContributionRecorder(plan.records, initial_state, plan.participants) if plan.records else None
@@ -452,7 +476,7 @@ def service_app(service: FederationService) -> ServerApp:
                 job.done.set()
                 return
             try:
-                serve(grid, job.plan, nodes)
+                serve(grid, job.plan, nodes, job.initial_state)
             except Exception as exc:  # handed to the caller waiting for this job
                 job.error = exc
             finally:
@@ -466,8 +490,14 @@ server_app = ServerApp()
 
 @server_app.main()
 def deployed_main(grid: Grid, context: Context) -> None:
-    """Deployment entry point: serve the plan whose JSON path is the run config's ``plan``."""
+    """Deployment entry point: serve the plan carried by the run config: ``plan-json`` (the
+    plan's JSON, base64-encoded, as :func:`obliviate.federated.deploy.run_deployed` submits
+    it) or ``plan`` (the path of a plan JSON file on the server's machine)."""
+    encoded = str(context.run_config.get("plan-json", ""))
+    if encoded:
+        serve(grid, FederationPlan.from_json(base64.b64decode(encoded).decode()))
+        return
     path = str(context.run_config.get("plan", ""))
     if not path or not Path(path).is_file():
-        raise FederationError(f"run config 'plan' must name a plan JSON file; got {path!r}")
+        raise FederationError(f"run config 'plan-json' or 'plan' (a plan JSON file) must give the plan; got {path!r}")
     serve(grid, FederationPlan.from_json(Path(path).read_text()))
