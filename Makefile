@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/graph.py
 	$(BIN)/python benchmarks/graph_study.py
 	$(BIN)/python benchmarks/federated.py --clients 10
+	$(BIN)/python benchmarks/federated_scaling.py
 	$(BIN)/python benchmarks/federated_sweep.py
 	$(BIN)/python benchmarks/conda_step.py
 	$(BIN)/python benchmarks/regression.py

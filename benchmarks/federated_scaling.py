@@ -83,12 +83,14 @@ def method_rows(report: dict[str, Any], variants: list[dict[str, Any]]) -> list[
             continue
         rows.append({"method": name, "seeds": [r["seed"] for r in runs],
                      **{f: [r["metrics"].get(f) for r in runs] for f in FIGURES},
-                     "seconds": [r.get("seconds") for r in runs]})
+                     "seconds": [r.get("seconds") for r in runs],
+                     "dampened_fraction": [(r.get("info") or {}).get("dampened_fraction") for r in runs]})
     for label in VARIANTS:
         runs = [v for v in variants if v["method"] == label]
         if runs:
             rows.append({"method": label, "seeds": [r["seed"] for r in runs],
-                         **{f: [r.get(f) for r in runs] for f in FIGURES}, "seconds": [r["seconds"] for r in runs]})
+                         **{f: [r.get(f) for r in runs] for f in FIGURES}, "seconds": [r["seconds"] for r in runs],
+                         "dampened_fraction": [r.get("dampened_fraction") for r in runs]})
     conda = _median(next((row["seconds"] for row in rows if row["method"] == "conda"), []))
     for row in rows:
         seconds = _median(row["seconds"])
@@ -105,7 +107,8 @@ def variant_runs(options: dict[str, Any], seeds: list[int]) -> list[dict[str, An
         original, request = scenario.original(), scenario.request()
         for label, params in VARIANTS.items():
             result = conda(**params).unlearn(original, request)
-            rows.append({"method": label, "seed": seed, "seconds": result.seconds, **scenario.audit(result.model)})
+            rows.append({"method": label, "seed": seed, "seconds": result.seconds,
+                         "dampened_fraction": result.info.get("dampened_fraction"), **scenario.audit(result.model)})
     return rows
 
 
@@ -137,21 +140,25 @@ def markdown(document: dict[str, Any]) -> str:
         "",
         f"Medians over seeds {document['seeds']} with the min–max spread in brackets. Local SGD learning rate "
         f"{document.get('lr', LR)}, 2 local epochs; rounds per size: "
-        + ", ".join(f"{n} clients {r}" for n, r in document["rounds"].items())
+        + ", ".join(f"{n} clients {r}" for n, r in sorted(document["rounds"].items(), key=lambda kv: int(kv[0])))
         + ". `clean_target_rate`: clean non-target test images sent to the target class. "
-        "Seconds are wall time including Flower's messaging; `/ conda` is each method's median time over ConDa's.",
+        "Seconds are wall time including Flower's messaging; `/ conda` is each method's median time over ConDa's. "
+        "`weights dampened`: ConDa's share of dampened weights (— where the run did not record it).",
         "",
         f"{CLAIM}.",
     ]
     for size in document["sizes"]:
         rows = size["rows"]
         lines += ["", f"### {size['clients']} clients ({size['rounds']} rounds)", "",
-                  "| method | " + " | ".join(FIGURES) + " | seconds | / conda |",
-                  "|---|" + "---|" * (len(FIGURES) + 2)]
+                  "| method | " + " | ".join(FIGURES) + " | weights dampened | seconds | / conda |",
+                  "|---|" + "---|" * (len(FIGURES) + 3)]
         for row in rows:
             name = "gold (retrain)" if row["method"] == "gold" else row["method"]
             seconds = "—" if row["method"] == "original" else cell(row["seconds"], 3 if row["method"].startswith("conda") else 1)
-            lines.append(f"| {name} | " + " | ".join(cell(row[f]) for f in FIGURES) + f" | {seconds} | {ratio(row['over_conda'])} |")
+            dampened = row.get("dampened_fraction") or []
+            share = cell([100 * v for v in dampened if v is not None], 1) + "%" if any(v is not None for v in dampened) else "—"
+            lines.append(f"| {name} | " + " | ".join(cell(row[f]) for f in FIGURES)
+                         + f" | {share} | {seconds} | {ratio(row['over_conda'])} |")
     lines += ["", f"Machine: {document['environment'].get('cpu_count', '?')} CPUs; total wall time "
               f"{fmt(document['wall_seconds'] / 60, 1)} min.", ""]
     return "\n".join(lines)
@@ -201,8 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         plot(document, args.out / "federated_scaling.png")
         return 0
     if not os.environ.get("OBLIVIATE_DATA_DIR"):
-        print("set OBLIVIATE_DATA_DIR to the folder holding mnist/ (see ../shared/data/INVENTORY.md)", file=sys.stderr)
-        return 2
+        print("[federated-scaling] skipped: set OBLIVIATE_DATA_DIR to the folder holding mnist/ "
+              "(see ../shared/data/INVENTORY.md)", file=sys.stderr)
+        return 0
     rounds = dict(zip(args.clients, args.rounds)) if args.rounds else {n: ROUNDS.get(n, 60) for n in args.clients}
     started = time.perf_counter()
     cache = tempfile.TemporaryDirectory(prefix="obliviate-bench-federated-scaling-")
