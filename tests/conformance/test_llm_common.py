@@ -14,6 +14,7 @@ import copy
 import inspect
 
 import pytest
+import torch
 
 pytest.importorskip("transformers")
 
@@ -150,3 +151,26 @@ def test_training_through_accelerate_gives_the_plain_loops_weights(tiny_llm):
     assert states_identical(runs["accelerate"][0], runs["torch"][0])
     assert not states_identical(runs["torch"][0], snapshot(model))
     assert describe()["backend"] == "accelerate" and describe()["processes"] == 1
+
+
+class _NoCache(torch.nn.Module):
+    """A causal LM whose forward takes no key/value cache (as some user models do)."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner, self.config = inner, inner.config
+
+    def forward(self, input_ids, attention_mask=None, position_ids=None, **_):
+        return self.inner(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False)
+
+
+def test_greedy_answers_with_the_key_value_cache_equal_the_full_recomputation(tiny_llm):
+    from obliviate.llm.models import greedy_answers
+
+    scenario, model, _ = tiny_llm
+    questions = [i.question for i in scenario.corpus.items] + [i.question for i in scenario.corpus.holdout]
+    for stop in (True, False):
+        plain = greedy_answers(model, scenario.tokenizer, questions, max_new_tokens=20, stop_at_eos=stop, use_cache=False)
+        assert greedy_answers(model, scenario.tokenizer, questions, max_new_tokens=20, stop_at_eos=stop) == plain
+        assert greedy_answers(_NoCache(model), scenario.tokenizer, questions, max_new_tokens=20, stop_at_eos=stop) == plain
+    assert any(len(row) > 1 for row in plain)

@@ -13,6 +13,7 @@ only (labels ``-100`` elsewhere), as TOFU fine-tunes and evaluates.
 
 from __future__ import annotations
 
+import inspect
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -266,14 +267,30 @@ def score_pairs(model: nn.Module, tokenizer: Any, questions: Sequence[str], answ
     return {"nll": torch.cat(nll), "exact": torch.cat(exact), "token_logprobs": per_token}
 
 
+def _cache_argument(model: nn.Module) -> str | None:
+    """The name under which ``model.forward`` takes its key/value cache: ``cache``
+    (transformers 5), ``past_key_values`` (transformers 4), or ``None``."""
+    try:
+        names = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return None
+    return next((name for name in ("cache", "past_key_values") if name in names), None)
+
+
 @torch.no_grad()
 def greedy_answers(model: nn.Module, tokenizer: Any, questions: Sequence[str], *, max_new_tokens: int = 12,
-                   stop_at_eos: bool = True, batch_size: int = 64) -> list[list[int]]:
+                   stop_at_eos: bool = True, batch_size: int = 64, use_cache: bool = True) -> list[list[int]]:
     """Greedy continuations of each prompt (token ids, eos removed), through ``model(...)``
-    only, so any causal LM works. Prompts are left-padded with explicit position ids."""
+    only, so any causal LM works. Prompts are left-padded with explicit position ids.
+
+    With ``use_cache`` (default) the model's key/value cache (``past_key_values``) is kept
+    between steps, so each new token costs one position instead of the whole sequence; a
+    model that returns no cache is run on the whole sequence at every step, as with
+    ``use_cache=False``. Both give the same tokens (a test checks it)."""
     was_training = model.training
     model.eval()
     device = model_device(model)
+    cache_argument = _cache_argument(model) if use_cache else None
     eos = tokenizer.eos_token_id
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (eos or 0)
     outputs: list[list[int]] = []
@@ -289,11 +306,20 @@ def greedy_answers(model: nn.Module, tokenizer: Any, questions: Sequence[str], *
         done = torch.zeros(len(prompts), dtype=torch.bool, device=device)
         generated = []
         limit = getattr(model.config, "n_positions", None) or getattr(model.config, "max_position_embeddings", None)
+        cache, fresh = None, ids  # fresh: the positions the model has not seen yet
         for _ in range(max_new_tokens):
             if limit is not None and ids.shape[1] >= limit:
                 break
             positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
-            logits = model(input_ids=ids, attention_mask=mask, position_ids=positions).logits[:, -1]
+            if use_cache and cache_argument:
+                output = model(input_ids=fresh, attention_mask=mask, position_ids=positions[:, -fresh.shape[1]:],
+                               use_cache=True, **{cache_argument: cache})
+                cache = getattr(output, "cache", None) or getattr(output, "past_key_values", None)
+                if cache is None:  # the model keeps no cache: whole sequence from the next step on
+                    use_cache = False
+            else:
+                output = model(input_ids=ids, attention_mask=mask, position_ids=positions)
+            logits = output.logits[:, -1]
             if not stop_at_eos and eos is not None:
                 logits[:, eos] = float("-inf")
             token = logits.argmax(dim=-1)
@@ -301,6 +327,7 @@ def greedy_answers(model: nn.Module, tokenizer: Any, questions: Sequence[str], *
             if stop_at_eos and eos is not None:
                 done |= token == eos
             ids = torch.cat([ids, token[:, None]], dim=1)
+            fresh = token[:, None]
             mask = torch.cat([mask, torch.ones_like(token)[:, None]], dim=1)
             if bool(done.all()):
                 break
