@@ -139,11 +139,12 @@ def markdown(document: dict[str, Any]) -> str:
         "## Federated unlearning as the federation grows (MNIST, MLP, Dirichlet 0.5, forget backdoored client 0)",
         "",
         f"Medians over seeds {document['seeds']} with the min–max spread in brackets. Local SGD learning rate "
-        f"{document.get('lr', LR)}, 2 local epochs; rounds per size: "
+        f"{document.get('lr', LR)}, {document.get('local_epochs', 2)} local epochs; rounds per size: "
         + ", ".join(f"{n} clients {r}" for n, r in sorted(document["rounds"].items(), key=lambda kv: int(kv[0])))
         + ". `clean_target_rate`: clean non-target test images sent to the target class. "
         "Seconds are wall time including Flower's messaging; `/ conda` is each method's median time over ConDa's. "
-        "`weights dampened`: ConDa's share of dampened weights (— where the run did not record it).",
+        "`weights dampened`: ConDa's share of dampened weights (— where the run did not record it). "
+        "ConDa's variants are timed on their own `unlearn` call, the other methods through the bench runner.",
         "",
         f"{CLAIM}.",
     ]
@@ -211,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         print("[federated-scaling] skipped: set OBLIVIATE_DATA_DIR to the folder holding mnist/ "
               "(see ../shared/data/INVENTORY.md)", file=sys.stderr)
         return 0
+    if args.rounds and len(args.rounds) != len(args.clients):
+        parser.error(f"--rounds needs one value per size in --clients ({len(args.clients)}); got {len(args.rounds)}")
     rounds = dict(zip(args.clients, args.rounds)) if args.rounds else {n: ROUNDS.get(n, 60) for n in args.clients}
     started = time.perf_counter()
     cache = tempfile.TemporaryDirectory(prefix="obliviate-bench-federated-scaling-")
@@ -238,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         "seeds": sizes[0]["report"]["seeds"] if sizes else [],
         "rounds": {str(k): v for k, v in rounds.items()},
         "lr": LR,
+        "local_epochs": FederatedScenario(dataset="mnist", clients=2).recipe.epochs,
         "sizes": sizes,
     }
     args.out.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,6 @@ them. Also: the llm training loop on accelerate gives the weights of the plain l
 
 from __future__ import annotations
 
-import copy
 import inspect
 
 import pytest
@@ -138,14 +137,16 @@ def test_training_through_accelerate_gives_the_plain_loops_weights(tiny_llm):
     from obliviate.llm.models import lm_loss
     from obliviate.llm.training import describe, lm_fit
 
-    _, model, request = tiny_llm
+    scenario, model, request = tiny_llm
     tokenizer = request.extras["tokenizer"]
     runs = {}
     for backend in (True, False):
-        net = copy.deepcopy(model)
+        net = scenario.new_model()  # never handed to accelerate before
+        net.load_state_dict(model.state_dict())
         stream = batches(tokenizer, request.retain, request, batch_size=8, seed=3)
         history = lm_fit(net, Cycled(4, stream), loss_fn=lm_loss, lr=1e-3, seed=3, use_accelerate=backend)
         runs[history["backend"]] = (snapshot(net), history["steps"])
+        assert "_is_accelerate_prepared" not in net.__dict__ and "forward" not in net.__dict__
     assert set(runs) == {"accelerate", "torch"}
     assert runs["accelerate"][1] == runs["torch"][1] == 4
     assert states_identical(runs["accelerate"][0], runs["torch"][0])
@@ -164,13 +165,32 @@ class _NoCache(torch.nn.Module):
         return self.inner(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False)
 
 
+class _ReturnsNoCache(_NoCache):
+    """Takes a cache argument but never returns one."""
+
+    def forward(self, input_ids, attention_mask=None, position_ids=None, cache=None, use_cache=None, **_):
+        return super().forward(input_ids, attention_mask, position_ids)
+
+
 def test_greedy_answers_with_the_key_value_cache_equal_the_full_recomputation(tiny_llm):
-    from obliviate.llm.models import greedy_answers
+    from obliviate.llm.models import _cache_argument, greedy_answers
 
     scenario, model, _ = tiny_llm
+    assert _cache_argument(model) in ("cache", "past_key_values")  # the cached path is the one taken
+    assert _cache_argument(_NoCache(model)) is None and _cache_argument(_ReturnsNoCache(model)) == "cache"
     questions = [i.question for i in scenario.corpus.items] + [i.question for i in scenario.corpus.holdout]
     for stop in (True, False):
         plain = greedy_answers(model, scenario.tokenizer, questions, max_new_tokens=20, stop_at_eos=stop, use_cache=False)
         assert greedy_answers(model, scenario.tokenizer, questions, max_new_tokens=20, stop_at_eos=stop) == plain
-        assert greedy_answers(_NoCache(model), scenario.tokenizer, questions, max_new_tokens=20, stop_at_eos=stop) == plain
+        for wrapper in (_NoCache, _ReturnsNoCache):
+            assert greedy_answers(wrapper(model), scenario.tokenizer, questions, max_new_tokens=20, stop_at_eos=stop) == plain
     assert any(len(row) > 1 for row in plain)
+
+
+def test_each_process_gets_an_equal_share_of_the_batches():
+    from obliviate.llm.training import _Shard
+
+    batches = list(range(7))
+    shares = [list(_Shard(batches, index, 3)) for index in range(3)]
+    assert shares == [[0, 3], [1, 4], [2, 5]] and all(len(_Shard(batches, i, 3)) == 2 for i in range(3))
+    assert [list(_Shard([0, 1], i, 4)) for i in range(4)] == [[0, 1]] * 4  # fewer batches than processes

@@ -50,3 +50,23 @@ def test_a_node_that_does_not_know_where_its_data_is_says_how_to_start_it():
     with pytest.raises(FederationError, match="shard-dir="):
         _shard_dir(node, {"model": {}, "training": {}, "seed": 0})
     assert _shard_dir(SimpleNamespace(node_config={"shard-dir": "/data/mine"}), {"shard_dir": "/server/path"}) == "/data/mine"
+
+
+def test_simulated_nodes_read_their_own_staged_shard_named_by_a_data_set_not_a_path(tmp_path, monkeypatch):
+    from obliviate.federated import engine
+
+    monkeypatch.setenv(engine.NODE_DATA_VARIABLE, str(tmp_path / "nodes"))
+    scenario = FederatedScenario(dataset="digits", clients=3, forget="client:0", model="mlp", rounds=1, seed=0)
+    plan = FederationPlan(mode="fedavg", num_clients=3, participants=[1, 2], rounds=1, model={}, training={},
+                          seed=0, shard_dir=str(scenario.shard_dir), initial="", output="", summary="")
+    name = engine.stage_simulated_nodes(plan)
+    assert "/" not in name and not (tmp_path / "nodes" / "node-0000").exists()  # client 0 does not take part
+    for client in (1, 2):
+        folder = engine.node_folder(tmp_path / "nodes", client) / name
+        assert [p.name for p in folder.iterdir()] == [SHARD_PATTERN.format(client)]
+        node = SimpleNamespace(node_config={"partition-id": client, "num-partitions": 3})
+        assert _shard_dir(node, {"data": name}) == str(folder)
+        assert torch.equal(read_shard(_shard_dir(node, {"data": name}), client).tensors[0],
+                           scenario.client_data(client).tensors[0])
+    engine._remove_staged()
+    assert not (engine.node_folder(tmp_path / "nodes", 1) / name).exists()

@@ -4,7 +4,7 @@ processes on 127.0.0.1.
 :func:`run_deployed` runs the same plan, ``ServerApp`` logic and ``ClientApp`` as the
 simulation (:mod:`obliviate.federated.flower_app`), but the way Flower runs across
 machines: it starts one ``flower-superlink`` and one ``flower-supernode`` per client
-(``--node-config "partition-id=K num-partitions=N shard-dir=DIR"``, where ``DIR`` is a
+(``--node-config 'partition-id=K num-partitions=N shard-dir="DIR"'``, where ``DIR`` is a
 folder of that node's own holding only its shard), writes a Flower App folder whose
 ``pyproject.toml`` points at :data:`~obliviate.federated.flower_app.server_app` and
 :data:`~obliviate.federated.flower_app.client_app`, submits it with ``flwr run`` (run
@@ -14,14 +14,16 @@ those started, by PID. The Flower settings are those of
 :func:`~obliviate.federated.engine.child_environment`, with a private ``FLWR_HOME``.
 
 On several machines the same App runs unchanged: start ``flower-superlink`` on the
-server, ``flower-supernode --superlink HOST:PORT --node-config "partition-id=K
-shard-dir=/path/to/shards"`` next to each client's shard, and submit with ``flwr run``.
+server, ``flower-supernode --superlink HOST:PORT --node-config 'partition-id=K
+shard-dir="/path/to/shards"'`` next to each client's shard (values with a slash are quoted),
+and submit with ``flwr run``.
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 import os
 import shutil
 import signal
@@ -31,9 +33,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from obliviate.core.checkpoint import atomic_write_text
-from obliviate.core.errors import DataError, InvalidRequestError, require_extra
-from obliviate.federated.data import SHARD_PATTERN
+from obliviate.core.checkpoint import atomic_write_text, save_model
+from obliviate.core.errors import InvalidRequestError, require_extra
 from obliviate.federated.engine import (
     FederationError,
     FederationOutcome,
@@ -41,8 +42,9 @@ from obliviate.federated.engine import (
     _executable,
     _free_port,
     child_environment,
+    node_folder,
     read_outcome,
-    write_plan_inputs,
+    stage_node_data,
 )
 
 CONNECTION = "obliviate-local"
@@ -72,23 +74,14 @@ plan-json = ""
 
 
 def provision_node_data(plan: FederationPlan, root: Path) -> dict[int, Path]:
-    """One folder per client under ``root`` holding a copy of only that client's shard
-    (what the client's own machine would hold); returns client id -> folder.
+    """One folder per client under ``root`` holding only that client's shard (what the
+    client's own machine would hold); returns client id -> folder.
 
     Raises:
         DataError: when a participant's shard is missing from ``plan.shard_dir``.
     """
-    folders = {}
-    for client in range(plan.num_clients):
-        folder = root / f"node-{client:04d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        source = Path(plan.shard_dir) / SHARD_PATTERN.format(client)
-        if source.is_file():
-            shutil.copy2(source, folder / source.name)
-        elif client in plan.participants:
-            raise DataError(f"client {client}'s shard '{source}' is missing; write the shards before deploying")
-        folders[client] = folder
-    return folders
+    return stage_node_data(plan.shard_dir, list(range(plan.num_clients)), lambda c: node_folder(root, c),
+                           required=plan.participants)
 
 
 def write_flower_app(folder: str | os.PathLike) -> Path:
@@ -200,7 +193,9 @@ def run_deployed(plan: FederationPlan, initial_state: dict[str, Any], *, timeout
         # node config; the job the server sends names no data path.
         node_dirs = provision_node_data(plan, work / "nodes")
         plan = dataclasses.replace(plan, shard_dir="")
-        write_plan_inputs(plan, initial_state)
+        for stale in (plan.output, plan.summary):
+            Path(stale).unlink(missing_ok=True)
+        save_model(initial_state, plan.initial, {"role": "initial"})
         encoded = base64.b64encode(plan.to_json().encode()).decode()
         home = work / "flwr-home"
         home.mkdir()
@@ -241,7 +236,7 @@ def run_deployed(plan: FederationPlan, initial_state: dict[str, Any], *, timeout
                         "--port",
                         str(_free_port()),
                         "--node-config",
-                        f'partition-id={client} num-partitions={plan.num_clients} shard-dir="{node_dirs[client]}"',
+                        f"partition-id={client} num-partitions={plan.num_clients} shard-dir={json.dumps(str(node_dirs[client]))}",
                     ],
                     env,
                     work / f"supernode-{client}.log",

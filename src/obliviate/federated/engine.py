@@ -36,7 +36,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from queue import Empty, Queue
 from typing import Any
@@ -77,7 +77,85 @@ def set_flower_environment() -> Path:
     uid = os.getuid() if hasattr(os, "getuid") else 0
     home = Path(os.environ.setdefault("FLWR_HOME", str(Path(tempfile.gettempdir()) / f"obliviate-flwr-home-{uid}")))
     home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault(NODE_DATA_VARIABLE, str(Path(tempfile.gettempdir()) / f"obliviate-nodes-{uid}"))
     return home
+
+
+NODE_DATA_VARIABLE = "OBLIVIATE_NODE_DATA"
+"""Environment variable naming where the simulation's virtual nodes keep their data: node
+``K``'s own storage is ``$OBLIVIATE_NODE_DATA/node-KKKK/`` (set, like the Flower settings,
+before Ray starts, so every client actor sees the same folder)."""
+
+_STAGED: set[Path] = set()
+
+
+def node_folder(root: str | os.PathLike, client: int) -> Path:
+    """Client ``client``'s own folder under a node-data root."""
+    return Path(root) / f"node-{int(client):04d}"
+
+
+def stage_node_data(shard_dir: str | os.PathLike, clients: list[int], folder_of, *, required: list[int]) -> dict[int, Path]:
+    """Put each client's shard (and nothing else) into that client's own folder.
+
+    Args:
+        shard_dir: where the scenario wrote the shards.
+        clients: the clients to stage.
+        folder_of: client id -> its folder.
+        required: clients whose shard must exist (the participants).
+
+    Returns:
+        client id -> folder. Files are hard links where the file system allows (else copies),
+        written under a temporary name and renamed, so a node never reads half a shard.
+
+    Raises:
+        DataError: a required client's shard is missing.
+    """
+    from obliviate.core.errors import DataError
+    from obliviate.federated.data import SHARD_PATTERN
+
+    folders = {}
+    for client in clients:
+        folder = Path(folder_of(client))
+        folder.mkdir(parents=True, exist_ok=True)
+        source = Path(shard_dir) / SHARD_PATTERN.format(client)
+        target = folder / source.name
+        if source.is_file() and not target.is_file():
+            temporary = target.with_name(target.name + f".{os.getpid()}.tmp")
+            try:
+                os.link(source, temporary)
+            except OSError:
+                shutil.copy2(source, temporary)
+            os.replace(temporary, target)
+        elif not source.is_file() and client in required:
+            raise DataError(f"client {client}'s shard '{source}' is missing; write the shards before running the federation")
+        folders[client] = folder
+    return folders
+
+
+def stage_simulated_nodes(plan: FederationPlan) -> str:
+    """Stage the participants' shards in their simulated nodes' own storage; returns the name
+    of the data set the job then carries instead of a path (a hash of the shards' location,
+    sizes and modification times, so rewritten shards get a new name)."""
+    from obliviate.core.checkpoint import config_hash
+    from obliviate.federated.data import SHARD_PATTERN
+
+    source = Path(plan.shard_dir)
+    files = []
+    for client in plan.participants:
+        path = source / SHARD_PATTERN.format(client)
+        stat = path.stat() if path.is_file() else None
+        files.append([client, stat.st_size if stat else -1, stat.st_mtime_ns if stat else -1])
+    name = "shards-" + config_hash({"shards": str(source.resolve()), "files": files})[:16]
+    root = Path(os.environ[NODE_DATA_VARIABLE])
+    folders = stage_node_data(source, plan.participants, lambda c: node_folder(root, c) / name, required=plan.participants)
+    _STAGED.update(folders.values())
+    return name
+
+
+def _remove_staged() -> None:
+    for folder in list(_STAGED):
+        shutil.rmtree(folder, ignore_errors=True)
+        _STAGED.discard(folder)
 
 
 def flower_cpus() -> int:
@@ -114,6 +192,8 @@ class FederationPlan:
         summary: JSON file the run's timings are written to.
         records: folder to record per-client contributions into (``None``: no records).
         calibration: FedEraser settings ``{"records", "stored_rounds"}`` (mode ``federaser``).
+        data: name of the data set the clients train on, found in each node's own storage
+            (set by :func:`run_federation` after staging; ``shard_dir`` is then not sent).
     """
 
     mode: str
@@ -129,6 +209,7 @@ class FederationPlan:
     summary: str
     records: str | None = None
     calibration: dict[str, Any] | None = None
+    data: str | None = None
 
     def to_json(self) -> str:
         """The plan as a JSON document."""
@@ -569,6 +650,7 @@ def stop_federation() -> None:
         if _SERVICE is not None:
             _SERVICE.stop()
             _SERVICE = None
+        _remove_staged()
     stop_ray_session()
 
 
@@ -599,6 +681,9 @@ def run_federation(plan: FederationPlan, initial_state: dict[str, Any]) -> Feder
     plan.check()
     with _SERVICE_LOCK:
         service = federation_service(plan.num_clients)
+        # The job names a data set, not a path: every virtual node reads its shard from its
+        # own storage (see NODE_DATA_VARIABLE).
+        plan = replace(plan, shard_dir="", data=stage_simulated_nodes(plan))
         for stale in (plan.output, plan.summary):
             Path(stale).unlink(missing_ok=True)
         started = time.perf_counter()

@@ -10,8 +10,9 @@ The same objects run on both Flower engines:
   serves with :func:`serve` the plan named by the run config key ``plan``.
 
 Client side: a node's ``partition-id`` (node config) is its client id. On a ``train``
-message it loads its shard from the folder its node config names (``shard-dir``; the
-simulation's virtual nodes, which have no node config of their own, get it in the job), builds the network from the model spec, loads the global
+message it loads its shard from its own storage: the folder its node config names
+(``shard-dir``), or on the simulation engine its folder under ``$OBLIVIATE_NODE_DATA``
+holding the data set the job names (the server sends a name, never a path), builds the network from the model spec, loads the global
 weights, trains locally with :func:`obliviate.core.training.fit` (seeded by seed, round
 and client id) and replies with its weights, its number of examples and its compute time.
 A ``query`` message returns the client id, so that the server can map nodes to clients.
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -43,7 +45,7 @@ from obliviate.core.checkpoint import atomic_write_text, load_state, save_model
 from obliviate.core.seeding import seed_everything
 from obliviate.core.training import fit
 from obliviate.federated.data import read_shard
-from obliviate.federated.engine import FederationError, FederationPlan
+from obliviate.federated.engine import NODE_DATA_VARIABLE, FederationError, FederationPlan, node_folder
 from obliviate.federated.models import build_from_spec, load_state_into
 from obliviate.federated.records import ContributionRecorder, FederationRecords
 
@@ -71,13 +73,19 @@ def _client_id(context: Context) -> int:
 
 def _shard_dir(context: Context, job: dict) -> str:
     """Where this node keeps its data: its node config's ``shard-dir`` (deployment: every
-    SuperNode is started next to its own shard), else the folder the simulation engine names
-    in the job (its virtual nodes share one machine and have no node config of their own)."""
-    folder = context.node_config.get("shard-dir") or job.get("shard_dir")
+    SuperNode is started next to its own shard); else, on the simulation engine, whose
+    virtual nodes have no node config of their own, the node's folder under
+    ``$OBLIVIATE_NODE_DATA`` holding the data set the job names; else a folder the job names
+    (a plan run by hand with ``shard_dir`` set)."""
+    folder = context.node_config.get("shard-dir")
+    root = os.environ.get(NODE_DATA_VARIABLE)
+    if not folder and job.get("data") and root:
+        folder = str(node_folder(root, _client_id(context)) / str(job["data"]))
+    folder = folder or job.get("shard_dir")
     if not folder:
         raise FederationError(
             "this SuperNode does not know where its data is: start it with --node-config "
-            "'partition-id=K shard-dir=/folder/holding/client_K.safetensors'"
+            "'partition-id=K shard-dir=\"/folder/holding/client_K.safetensors\"'"
         )
     return str(folder)
 
@@ -421,6 +429,8 @@ def serve(grid: Grid, plan: FederationPlan, nodes: dict[int, int] | None = None,
     if initial_state is None:
         initial_state, _ = load_state(plan.initial)
     job = {"model": plan.model, "training": plan.training, "seed": plan.seed}
+    if plan.data:
+        job["data"] = plan.data
     if plan.shard_dir:
         job["shard_dir"] = plan.shard_dir
     config = ConfigRecord({"job": json.dumps(job)})

@@ -9,13 +9,20 @@ the model and its optimizer are handed to one process-wide ``accelerate.Accelera
 * mixed precision follows accelerate's own configuration (``accelerate config`` or the
   ``ACCELERATE_MIXED_PRECISION`` environment variable): the forward pass runs under
   ``Accelerator.autocast`` and the loss goes through ``Accelerator.backward``;
-* launched with ``accelerate launch`` on several GPUs, each process trains its replica of
-  the model on every ``num_processes``-th batch and the gradients are averaged across
-  processes (distributed data parallel). Evaluation (the audit) runs in every process.
+* launched with ``accelerate launch`` on N GPUs, each process trains its replica of the
+  model on every N-th batch and the gradients are averaged across processes (distributed
+  data parallel): a loop of S batches takes ``S // N`` optimizer steps of N batches each
+  (the same examples; a loop shorter than N runs every batch in every process, so the
+  replicas never wait on each other). Evaluation (the audit, UnSTAR's probe) runs in every
+  process on identical replicas.
+
+After training the model is handed back as it came: unwrapped from any parallel container,
+its mixed-precision forward wrapper removed, no accelerate marker left on it.
 
 ``OBLIVIATE_ACCELERATE=0`` in the environment (or ``use_accelerate=False``) trains with the
-plain loop instead. A model left on the CPU while accelerate would place it on a GPU is
-trained where it is, with the plain loop: the caller's choice of device wins.
+plain loop instead. A model on another device than accelerate's (left on the CPU, or on
+``cuda:1`` while accelerate would use ``cuda:0``) is trained where it is, with the plain
+loop: the caller's choice of device wins.
 """
 
 from __future__ import annotations
@@ -58,19 +65,29 @@ def describe() -> dict[str, Any]:
 
 
 class _Shard:
-    """Every ``count``-th batch of ``batches``, starting at ``index`` (one process's share)."""
+    """Process ``index`` of ``count``'s share of a pass over ``batches``: every ``count``-th
+    batch of the first ``len // count * count`` (every process the same number of steps), or
+    every batch when there are fewer batches than processes."""
 
     def __init__(self, batches: Iterable, index: int, count: int):
         self.batches, self.index, self.count = batches, index, count
 
+    def _usable(self) -> int:
+        return len(self.batches) // self.count * self.count  # type: ignore[arg-type]
+
     def __iter__(self):
+        usable = self._usable()
         for position, batch in enumerate(self.batches):
-            if position % self.count == self.index:
+            if usable == 0:
+                yield batch
+            elif position >= usable:
+                break
+            elif position % self.count == self.index:
                 yield batch
 
     def __len__(self) -> int:
-        total = len(self.batches)  # type: ignore[arg-type]
-        return max(0, (total - self.index + self.count - 1) // self.count)
+        usable = self._usable()
+        return usable // self.count if usable else len(self.batches)  # type: ignore[arg-type]
 
 
 def _device_of(model: nn.Module) -> torch.device:
@@ -96,9 +113,10 @@ def lm_fit(
 ) -> dict[str, Any]:
     """Train a causal LM in place on a re-iterable of batches; see the module docstring.
 
-    Arguments are those of :func:`obliviate.core.training.fit` (``data`` is an iterable of
-    ready batches); ``use_accelerate`` forces (``True``) or avoids (``False``) accelerate
-    (default: use it when :func:`accelerator` gives one).
+    Arguments are those of :func:`obliviate.core.training.fit` (``data`` is a sized
+    re-iterable of ready batches); ``use_accelerate`` asks for accelerate (``True``: an error
+    when it is not installed; the device rule above still applies) or avoids it (``False``;
+    default: use it when :func:`accelerator` gives one).
 
     Returns:
         ``fit``'s history (``steps``, ``last_loss``, ``epoch_losses``) and ``backend``.
@@ -110,7 +128,7 @@ def lm_fit(
     if use_accelerate and acc is None:
         raise ImportError("use_accelerate=True needs accelerate: pip install 'obliviate[llm]' "
                           f"(and leave ${ENVIRONMENT_SWITCH} unset)")
-    if acc is not None and _device_of(model).type != acc.device.type:
+    if acc is not None and _device_of(model) != torch.device(acc.device):
         acc = None  # the model stays on the device its owner chose
     common = {"epochs": epochs, "max_steps": max_steps, "seed": seed, "progress": progress, "desc": desc}
     if acc is None:
@@ -128,6 +146,11 @@ def lm_fit(
     try:
         history = fit(prepared, data, loss_fn=autocast_loss, optimizer=opt, backward=acc.backward, **common)
     finally:
+        acc.unwrap_model(prepared, keep_fp32_wrapper=False)  # drops the mixed-precision forward
+        bound = model.__dict__.get("forward")
+        if getattr(bound, "__func__", None) is type(model).forward:
+            del model.__dict__["forward"]  # the class's own forward again, as before training
+        model.__dict__.pop("_is_accelerate_prepared", None)
         acc.free_memory()  # the accelerator keeps no reference to this model or optimizer
     model.eval()
     return {**history, "backend": "accelerate"}
