@@ -7,6 +7,7 @@ re-iterable of batches. Batches are tuples of tensors moved to the model's devic
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Callable, Iterable
 
 import torch
@@ -26,6 +27,15 @@ def model_device(model: nn.Module) -> torch.device:
     for parameter in model.parameters():
         return parameter.device
     return torch.device("cpu")
+
+
+def frozen_copy(model: nn.Module) -> nn.Module:
+    """A deep copy of ``model`` in eval mode with gradients off (a teacher or a reference)."""
+    twin = copy.deepcopy(model)
+    twin.eval()
+    for parameter in twin.parameters():
+        parameter.requires_grad_(False)
+    return twin
 
 
 def default_device() -> torch.device:

@@ -30,6 +30,7 @@ from obliviate.core.checkpoint import atomic_write_text
 from obliviate.nas.data import MOTION_CLASSES, SequenceData, load_digits_images, make_digits_motion
 from obliviate.nas.pipeline import LABELS, render_table, run_holdout, run_loso
 from obliviate.nas.rank_pooling import dynamic_image, mean_image
+from obliviate.report.plots import save_figure
 
 
 def _plot_scores(macro: dict[str, Any], micro: dict[str, Any], path: Path) -> Path:
@@ -51,10 +52,8 @@ def _plot_scores(macro: dict[str, Any], micro: dict[str, Any], path: Path) -> Pa
         ax.set_title(title, fontsize=10)
         ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
-    os.replace(tmp, path)
     return path
 
 
@@ -85,10 +84,8 @@ def _plot_dynamic_images(clips: SequenceData, path: Path) -> Path:
             if col == 0:
                 ax.set_ylabel(MOTION_CLASSES[label], fontsize=8)
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
-    os.replace(tmp, path)
     return path
 
 

@@ -48,11 +48,19 @@ def _axis_label(report: dict[str, Any], metric: str) -> str:
     return f"{metric} (higher is better)" if metric in report.get("higher_is_better", []) else metric
 
 
-def _save(figure, path: Path) -> Path:
+def save_figure(figure, path: str | os.PathLike, *, dpi: float | None = None) -> Path:
+    """Write a matplotlib figure as PNG at ``path`` atomically (rendered in memory, then
+    written under a temporary name and renamed; no software tag, so equal figures give equal
+    bytes); returns the path."""
+    import io
+
+    from obliviate.core.checkpoint import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None}, **({"dpi": dpi} if dpi else {}))
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    figure.savefig(tmp, format="png", metadata={"Software": None})
-    os.replace(tmp, path)
+    atomic_write_bytes(path, buffer.getvalue())
     return path
 
 
@@ -87,7 +95,7 @@ def plot_tradeoff(report: dict[str, Any], path: str | os.PathLike) -> Path | Non
     axes.set_title(f"{report_heading(report)}\n{x_metric} vs {y_metric}", fontsize=10)
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize=7, loc="best", framealpha=0.8)
-    return _save(figure, Path(path))
+    return save_figure(figure, path)
 
 
 def plot_metric_bars(report: dict[str, Any], metric: str, path: str | os.PathLike) -> Path | None:
@@ -106,7 +114,7 @@ def plot_metric_bars(report: dict[str, Any], metric: str, path: str | os.PathLik
     axes.set_ylabel(_axis_label(report, metric))
     axes.set_title(f"{report_heading(report)}\n{metric}", fontsize=10)
     axes.grid(True, axis="y", alpha=0.3)
-    return _save(figure, Path(path))
+    return save_figure(figure, path)
 
 
 def plot_speedup(report: dict[str, Any], path: str | os.PathLike) -> Path | None:
@@ -137,7 +145,7 @@ def plot_speedup(report: dict[str, Any], path: str | os.PathLike) -> Path | None
     axes.set_title(f"{report_heading(report)}\nspeedup over retraining from scratch", fontsize=10)
     axes.grid(True, axis="y", which="both", alpha=0.3)
     axes.legend(fontsize=8)
-    return _save(figure, Path(path))
+    return save_figure(figure, path)
 
 
 def plot_report(report: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, Path]:
@@ -197,7 +205,7 @@ def plot_accuracy_matrices(report: dict[str, Any], path: str | os.PathLike) -> P
         ax.set_title(row_label(run), fontsize=9)
     figure.colorbar(image, ax=list(axes), shrink=0.8, label="task accuracy")
     figure.suptitle(f"{report_heading(report)}: accuracy after each operation", fontsize=9)
-    return _save(figure, Path(path))
+    return save_figure(figure, path)
 
 
 def _palette() -> list[str]:

@@ -9,7 +9,6 @@ built with matplotlib's Agg canvas (no pyplot, no window) and written atomically
 
 from __future__ import annotations
 
-import io
 import os
 import time
 from pathlib import Path
@@ -17,8 +16,8 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from obliviate.core.checkpoint import atomic_write_bytes
 from obliviate.core.errors import InvalidParameterError
+from obliviate.report.plots import save_figure
 from obliviate.synthetic.score import COMPONENTS, TabSynDexResult, tabsyndex
 
 DPI = 110
@@ -95,14 +94,6 @@ def _figure(width: float = 6.4, height: float = 4.2):
     return figure
 
 
-def _save(figure, path: str | os.PathLike) -> Path:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    path = Path(path)
-    atomic_write_bytes(path, buffer.getvalue())
-    return path
-
-
 def plot_training_curve(history: Sequence[Mapping[str, Any]], path: str | os.PathLike, *, title: str = "") -> Path:
     """Line plot of TabSynDex (thick) and its components (thin) against the training epoch.
 
@@ -123,7 +114,7 @@ def plot_training_curve(history: Sequence[Mapping[str, Any]], path: str | os.Pat
     axes.grid(alpha=0.3)
     figure.legend(fontsize=8, loc="outside right upper")
     axes.set_title(title or "TabSynDex during training")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_components(
@@ -157,4 +148,4 @@ def plot_components(
     axes.grid(axis="y", alpha=0.3)
     figure.legend(fontsize=8, loc="outside right upper")
     axes.set_title(title or "TabSynDex components per generator")
-    return _save(figure, path)
+    return save_figure(figure, path)

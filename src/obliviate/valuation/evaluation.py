@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from obliviate.core.errors import InvalidRequestError
+from obliviate.report.plots import save_figure
 from obliviate.valuation.data import TrainSet
 from obliviate.valuation.result import ValuationResult
 from obliviate.valuation.utility import Utility
@@ -209,7 +210,6 @@ def plot_removal_curves(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from obliviate.core.checkpoint import atomic_write_bytes
 
     baseline = [c for c in curves if c.order == "random"]
     figure, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
@@ -226,26 +226,22 @@ def plot_removal_curves(
     axes[1].legend(fontsize=8, loc="best")
     figure.suptitle(title)
     figure.tight_layout()
-    import io
 
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
+    save_figure(figure, path, dpi=110)
+
     plt.close(figure)
-    path = Path(path)
-    atomic_write_bytes(path, buffer.getvalue())
-    return path
+
+    return Path(path)
 
 
 def plot_removal_grid(curves_by_dataset: dict[str, list[RemovalCurve]], path: str | os.PathLike, *, title: str = "") -> Path:
     """One row of panels (high first, low first) per data set; random order dashed. Writes a PNG."""
-    import io
 
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from obliviate.core.checkpoint import atomic_write_bytes
 
     rows = max(1, len(curves_by_dataset))
     figure, axes = plt.subplots(rows, 2, figsize=(10, 3.2 * rows), squeeze=False)
@@ -266,9 +262,6 @@ def plot_removal_grid(curves_by_dataset: dict[str, list[RemovalCurve]], path: st
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
+    save_figure(figure, path, dpi=100)
     plt.close(figure)
-    path = Path(path)
-    atomic_write_bytes(path, buffer.getvalue())
-    return path
+    return Path(path)

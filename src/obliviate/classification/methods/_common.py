@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Iterator
 
 import numpy as np
@@ -58,15 +57,6 @@ def random_subset(data: Dataset, fraction: float, seed: int) -> TensorDataset:
     chosen = np.sort(numpy_rng(seed).choice(len(labels), size=min(count, len(labels)), replace=False))
     index = torch.from_numpy(chosen)
     return TensorDataset(inputs[index], labels[index])
-
-
-def frozen_copy(model: nn.Module) -> nn.Module:
-    """A deep copy of ``model`` in eval mode with gradients off (a teacher or a reference)."""
-    twin = copy.deepcopy(model)
-    twin.eval()
-    for parameter in twin.parameters():
-        parameter.requires_grad_(False)
-    return twin
 
 
 def distillation_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:

@@ -28,13 +28,12 @@ from obliviate.classification.methods._common import (
     CLASSIFICATION_KINDS,
     distillation_kl,
     flagged_union,
-    frozen_copy,
     random_subset,
 )
 from obliviate.core.contracts import Unlearner, UnlearningRequest
 from obliviate.core.params import Interval
 from obliviate.core.registry import register
-from obliviate.core.training import fit, fresh_model
+from obliviate.core.training import fit, fresh_model, frozen_copy
 
 
 @register("classification", "bad_teacher")

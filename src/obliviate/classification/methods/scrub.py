@@ -25,11 +25,11 @@ from __future__ import annotations
 
 from torch import nn
 
-from obliviate.classification.methods._common import CLASSIFICATION_KINDS, distillation_kl, frozen_copy
+from obliviate.classification.methods._common import CLASSIFICATION_KINDS, distillation_kl
 from obliviate.core.contracts import Unlearner, UnlearningRequest
 from obliviate.core.params import Interval
 from obliviate.core.registry import register
-from obliviate.core.training import fit, make_loader, make_optimizer
+from obliviate.core.training import fit, frozen_copy, make_loader, make_optimizer
 
 
 @register("classification", "scrub")

@@ -3,7 +3,6 @@ teacher copies and the parameter subsets."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import torch
@@ -73,15 +72,6 @@ def denoising_loss(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
         drop = torch.rand(labels.shape[0], device=labels.device) < p_uncond
         labels = torch.where(drop, torch.full_like(labels, null_label), labels)
     return nn.functional.mse_loss(predict_noise(model, noisy, t, labels), noise)
-
-
-def frozen_copy(model: nn.Module) -> nn.Module:
-    """A deep copy in eval mode with gradients off (a teacher)."""
-    twin = copy.deepcopy(model)
-    twin.eval()
-    for parameter in twin.parameters():
-        parameter.requires_grad_(False)
-    return twin
 
 
 def select_parameters(model: nn.Module, which: str, keys: tuple[str, ...] = CONDITIONING_KEYS) -> list[nn.Parameter]:

@@ -28,12 +28,11 @@ from obliviate.core.contracts import Unlearner, UnlearningRequest
 from obliviate.core.errors import InvalidParameterError
 from obliviate.core.params import NONE, Interval, Options
 from obliviate.core.registry import register
-from obliviate.core.training import fit
+from obliviate.core.training import fit, frozen_copy
 from obliviate.diffusion.methods._common import (
     DIFFUSION_KINDS,
     PoolBatches,
     concept_of,
-    frozen_copy,
     generated_pool,
     label_batch,
     predict_noise,

@@ -23,12 +23,11 @@ from torch import nn
 from obliviate.core.contracts import Unlearner, UnlearningRequest
 from obliviate.core.params import Interval
 from obliviate.core.registry import register
-from obliviate.core.training import fit
+from obliviate.core.training import fit, frozen_copy
 from obliviate.diffusion.methods._common import (
     DIFFUSION_KINDS,
     PoolBatches,
     concept_of,
-    frozen_copy,
     generated_pool,
     label_batch,
     predict_noise,

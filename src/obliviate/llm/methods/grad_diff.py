@@ -8,13 +8,12 @@ cycled forget batch with a cycled retain batch.
 
 from __future__ import annotations
 
-import copy
-
 import torch
 
 from obliviate.core.contracts import Unlearner, UnlearningRequest
 from obliviate.core.params import Interval, Options
 from obliviate.core.registry import register
+from obliviate.core.training import frozen_copy
 from obliviate.llm.methods._common import LLM_KINDS, Cycled, batches, check_llm
 from obliviate.llm.models import IGNORE, lm_loss
 from obliviate.llm.training import lm_fit
@@ -64,7 +63,7 @@ class GradDiff(Unlearner):
         tokenizer = check_llm(model, request, "llm/grad_diff")
         forget = batches(tokenizer, request.forget, request, batch_size=self.batch_size, seed=request.seed)
         retain = batches(tokenizer, request.retain, request, batch_size=self.batch_size, seed=request.seed + 1)
-        reference = copy.deepcopy(model).eval() if self.retain_loss == "kl" else None
+        reference = frozen_copy(model) if self.retain_loss == "kl" else None
         weight = float(self.retain_weight)
 
         def loss_fn(net, batch):

@@ -10,13 +10,12 @@ model. Unlike gradient ascent the forget term is bounded: it fades once ``p_w <<
 
 from __future__ import annotations
 
-import copy
-
 import torch
 
 from obliviate.core.contracts import Unlearner, UnlearningRequest
 from obliviate.core.params import Interval
 from obliviate.core.registry import register
+from obliviate.core.training import frozen_copy
 from obliviate.llm.methods._common import LLM_KINDS, Cycled, batches, check_llm
 from obliviate.llm.models import lm_loss, token_logprobs
 from obliviate.llm.training import lm_fit
@@ -59,7 +58,7 @@ class NPO(Unlearner):
 
     def _unlearn(self, model, request: UnlearningRequest):
         tokenizer = check_llm(model, request, "llm/npo")
-        reference = copy.deepcopy(model).eval()
+        reference = frozen_copy(model)
         forget = batches(tokenizer, request.forget, request, batch_size=self.batch_size, seed=request.seed)
         streams = [forget]
         if self.retain_weight > 0 and request.retain:
